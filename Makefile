@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# kvmcheck: build the VMM library, the runner and one static binary per test.
+#   make                      x86_64 tests into build/x86_64
+#   make ARCH=riscv64 CROSS_COMPILE=riscv64-linux-gnu-
+#   make O=/tmp/out           objects and binaries elsewhere
+#   make run_tests            run the suite (host when /dev/kvm is usable, else QEMU)
+#   make check                the project's own tests, then the suite
+#   make bench                benchmarks, one name=value per line
+
+ARCH ?= $(shell uname -m)
+ifeq ($(ARCH),amd64)
+override ARCH := x86_64
+endif
+ifneq ($(filter-out x86_64 riscv64,$(ARCH)),)
+$(error ARCH=$(ARCH) is not supported: use x86_64 or riscv64)
+endif
+
+CROSS_COMPILE ?=
+CC := $(CROSS_COMPILE)gcc
+O ?= build/$(ARCH)
+override O := $(patsubst %/,%,$(O))
+
+# Messages are cut to fit their buffers on purpose (a TAP line is one line), hence
+# -Wno-format-truncation.
+# Guest code lives in the same static image as the host code and is copied into guest memory,
+# so nothing may depend on a stack canary in TLS, PIE relocation, or a red zone below RSP
+# (an exception frame is pushed right there).
+CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-fno-stack-protector -fno-pie -fno-omit-frame-pointer -fno-strict-aliasing \
+	-fno-builtin-printf -Iinclude -Iinclude/$(ARCH) \
+	-Wno-format-truncation
+CFLAGS_x86_64 := -mno-red-zone -fcf-protection=none
+CFLAGS_riscv64 := -mcmodel=medany
+CFLAGS ?=
+ALL_CFLAGS := $(CFLAGS_COMMON) $(CFLAGS_$(ARCH)) $(CFLAGS)
+LDFLAGS ?=
+STATIC ?= 1
+ALL_LDFLAGS := $(if $(filter 1,$(STATIC)),-static) -no-pie $(LDFLAGS)
+
+TEST_DIRS_x86_64 := x86 vhost vfio
+TEST_DIRS_riscv64 := riscv vhost vfio
+TEST_DIRS := $(TEST_DIRS_$(ARCH))
+
+LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/$(ARCH)/*.c) $(wildcard lib/$(ARCH)/*.S)
+LIB_OBJS := $(patsubst %,$(O)/obj/%.o,$(basename $(LIB_SRCS)))
+RUNNER_SRCS := $(wildcard runner/*.c)
+RUNNER_OBJS := $(patsubst %,$(O)/obj/%.o,$(basename $(RUNNER_SRCS)))
+TEST_SRCS := $(foreach d,$(TEST_DIRS),$(wildcard $(d)/*.c))
+TESTS := $(basename $(TEST_SRCS))
+TEST_BINS := $(addprefix $(O)/,$(TESTS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(addprefix $(O)/,$(basename $(BENCH_SRCS)))
+
+.PHONY: all lib tests runner bench_bins run_tests check unit bench matrix clean cppcheck sanitize
+.SECONDARY:
+
+all: $(O)/kvmcheck-run $(TEST_BINS) $(BENCH_BINS) $(O)/tests.list
+
+# V=1 shows the full commands.
+ifeq ($(V),1)
+Q :=
+say := @true
+else
+Q := @
+say := @printf '  %-6s %s\n'
+endif
+
+$(O)/obj/%.o: %.c
+	$(say) CC $<
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/obj/%.o: %.S
+	$(say) AS $<
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/libkvmcheck.a: $(LIB_OBJS)
+	$(say) AR $@
+	@rm -f $@
+	$(Q)$(CROSS_COMPILE)ar rcs $@ $^
+
+$(O)/kvmcheck-run: $(RUNNER_OBJS)
+	$(say) LD $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(O)/%: $(O)/obj/%.o $(O)/libkvmcheck.a
+	$(say) LD $@
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(O)/libkvmcheck.a -lpthread
+
+$(O)/tests.list: $(TEST_SRCS) Makefile
+	@mkdir -p $(O)
+	@printf '%s\n' $(TESTS) > $@
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+
+run_tests: all
+	./run_tests.sh $(RUN_ARGS)
+
+check: all
+	./tests/run_all.sh
+
+bench: all
+	./bench/run_bench.sh $(BENCH_ARGS)
+
+matrix: all
+	./scripts/matrix.sh $(KERNELS)
+
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --suppress=missingIncludeSystem -D__x86_64__ -Iinclude -Iinclude/$(ARCH) \
+		lib runner $(TEST_DIRS) bench
+
+# Host-side pieces that never run as guest code, built with ASan and UBSan (dynamic, since the
+# sanitizers need it) and exercised by the project's unit tests.
+sanitize:
+	$(MAKE) O=build/sanitize-$(ARCH) \
+		CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" STATIC=0 \
+		build/sanitize-$(ARCH)/kvmcheck-run
+
+clean:
+	rm -rf build
+
+# Code that may run as guest code (the library and the tests) uses general registers only:
+# some KVM implementations (kvm_pvm, measured on this project's machines) cannot run guest SSE
+# instructions and stop with KVM_INTERNAL_ERROR_EMULATION, and the exception stubs need not
+# save FPU state. The runner and the benchmarks' host code are not affected.
+$(O)/obj/lib/%.o: ALL_CFLAGS += -mgeneral-regs-only
+$(foreach d,$(TEST_DIRS),$(eval $$(O)/obj/$(d)/%.o: ALL_CFLAGS += -mgeneral-regs-only))
+
+# The compiler must not turn these loops back into calls to themselves.
+$(O)/obj/lib/guest_string.o: ALL_CFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns

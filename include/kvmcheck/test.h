@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The test harness: a test program declares its metadata and subtests, kc_main() runs each
+ * subtest in its own process with a time bound, prints TAP 13 and exits with the kselftest codes
+ * (0 pass, 1 fail, 4 skip). See docs/PROTOCOL.md.
+ */
+#ifndef KVMCHECK_TEST_H
+#define KVMCHECK_TEST_H
+
+#include <stdbool.h>
+#include "kvmcheck/assert.h"
+
+#define KSFT_PASS	0
+#define KSFT_FAIL	1
+#define KSFT_SKIP	4
+
+/* The upstream patch whose behaviour a test verifies. */
+struct kc_patch {
+	const char *subject;
+	const char *fixes;	/* Fixes: tag, NULL when the patch has none */
+	const char *link;
+	const char *author;
+};
+
+struct kc_subtest {
+	const char *name;
+	void (*fn)(void);
+};
+
+/* A boolean switch the test accepts, e.g. --fault-first-slot-only. */
+struct kc_option {
+	const char *name;	/* without the leading dashes */
+	const char *help;
+	bool *flag;
+};
+
+struct kc_test {
+	const char *name;		/* "x86/pio_mmio": directory and program name */
+	const char *summary;
+	const char *groups;		/* comma separated */
+	unsigned int timeout_s;		/* the whole program */
+	unsigned int subtest_timeout_s;	/* each subtest; 0 means timeout_s */
+	const struct kc_patch *patch;
+	const char *min_kernel;		/* first kernel known to have the behaviour */
+	const char *shown_on;		/* where it was shown to fail and to pass */
+	const struct kc_subtest *subtests;	/* ends with an empty entry */
+	const struct kc_option *options;	/* ends with an empty entry */
+	/* Returns why the whole program cannot run here, or NULL. */
+	const char *(*requires)(void);
+};
+
+int kc_main(const struct kc_test *test, int argc, char **argv);
+
+#define KVMCHECK_MAIN(test) int main(int argc, char **argv) { return kc_main(&(test), argc, argv); }
+
+/* Inside a subtest. */
+void __attribute__((noreturn, format(printf, 1, 2))) kc_skip(const char *fmt, ...);
+void __attribute__((format(printf, 1, 2))) kc_info(const char *fmt, ...);
+const char *kc_kvm_unavailable_reason(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* MSR numbers used by the suite (Intel SDM vol. 4 / AMD APM vol. 2). */
+#ifndef KVMCHECK_X86_MSR_H
+#define KVMCHECK_X86_MSR_H
+
+#define MSR_IA32_APICBASE		0x0000001b
+#define  MSR_IA32_APICBASE_BSP		(1ULL << 8)
+#define  MSR_IA32_APICBASE_EXTD		(1ULL << 10)
+#define  MSR_IA32_APICBASE_ENABLE	(1ULL << 11)
+#define  APIC_DEFAULT_GPA		0xfee00000ULL
+#define MSR_IA32_SYSENTER_CS		0x00000174
+#define MSR_IA32_SYSENTER_ESP		0x00000175
+#define MSR_IA32_SYSENTER_EIP		0x00000176
+#define MSR_IA32_TSC			0x00000010
+#define MSR_EFER			0xc0000080
+#define MSR_STAR			0xc0000081
+#define MSR_LSTAR			0xc0000082
+#define MSR_CSTAR			0xc0000083
+#define MSR_SYSCALL_MASK		0xc0000084
+#define MSR_FS_BASE			0xc0000100
+#define MSR_GS_BASE			0xc0000101
+#define MSR_KERNEL_GS_BASE		0xc0000102
+#define MSR_TSC_AUX			0xc0000103
+
+/* x2APIC registers: MSR 0x800 + (xAPIC MMIO offset >> 4) */
+#define X2APIC_MSR_BASE			0x00000800
+
+#endif

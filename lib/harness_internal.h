@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Between the harness's own files: parsed arguments and the --meta writer. */
+#ifndef KVMCHECK_HARNESS_INTERNAL_H
+#define KVMCHECK_HARNESS_INTERNAL_H
+
+#include <stdbool.h>
+#include "kvmcheck/test.h"
+
+#define KC_MAX_SELECT 32
+
+struct kc_args {
+	int nr_selected;
+	const char *selected[KC_MAX_SELECT];	/* -s NAME; none means all */
+};
+
+/* Returns an exit status when the program is done (--meta, --list, usage), else -1. */
+int kc_parse_args(const struct kc_test *t, int argc, char **argv, struct kc_args *args);
+bool kc_selected(const struct kc_args *args, const char *name);
+int kc_count_selected(const struct kc_test *t, const struct kc_args *args);
+void kc_print_meta(const struct kc_test *t);
+
+#endif
