@@ -27,7 +27,7 @@ static const char *image_string(const char *s)
 	return a >= kc_image_start() && a < kc_image_end() ? s : "?";
 }
 
-static uint64_t __get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
+uint64_t __get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
 {
 	const struct ucall *g;
 	uint64_t gpa;

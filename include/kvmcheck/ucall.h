@@ -74,7 +74,10 @@ do {										\
 
 /* Host side */
 struct kvm_vcpu;
-/* Decode the exit as a ucall; UCALL_NONE when the exit is something else. */
+/* The raw ucall, ASSERT and UNHANDLED included: for tests of the reporting itself. */
+uint64_t __get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
+/* Decode the exit as a ucall; UCALL_NONE when the exit is something else. A guest ASSERT or an
+ * unhandled guest exception fails the subtest with its report. */
 uint64_t get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
 /* Run until a SYNC, DONE or non-ucall exit; prints PRINTFs, fails the subtest on ASSERT. */
 uint64_t vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
