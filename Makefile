@@ -49,7 +49,7 @@ RUNNER_OBJS := $(patsubst %,$(O)/obj/%.o,$(basename $(RUNNER_SRCS)))
 TEST_SRCS := $(foreach d,$(TEST_DIRS),$(wildcard $(d)/*.c))
 TESTS := $(basename $(TEST_SRCS))
 TEST_BINS := $(addprefix $(O)/,$(TESTS))
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := $(wildcard bench/*_$(ARCH).c) $(filter-out $(wildcard bench/*_x86_64.c bench/*_riscv64.c),$(wildcard bench/*.c))
 BENCH_BINS := $(addprefix $(O)/,$(basename $(BENCH_SRCS)))
 
 .PHONY: all lib tests runner bench_bins run_tests check unit bench matrix clean cppcheck sanitize
@@ -129,7 +129,7 @@ clean:
 # instructions and stop with KVM_INTERNAL_ERROR_EMULATION, and the exception stubs need not
 # save FPU state. The runner and the benchmarks' host code are not affected.
 $(O)/obj/lib/%.o: ALL_CFLAGS += -mgeneral-regs-only
-$(foreach d,$(TEST_DIRS),$(eval $$(O)/obj/$(d)/%.o: ALL_CFLAGS += -mgeneral-regs-only))
+$(foreach d,$(TEST_DIRS) bench,$(eval $$(O)/obj/$(d)/%.o: ALL_CFLAGS += -mgeneral-regs-only))
 
 # The compiler must not turn these loops back into calls to themselves.
 $(O)/obj/lib/guest_string.o: ALL_CFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns
