@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* A run on this machine: start the selected tests and report each as it ends. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "runner.h"
+
+static char **test_argv(const struct test *t)
+{
+	char **argv = xcalloc(2 + 2 * t->nonly, sizeof(*argv));
+	int n = 0;
+
+	argv[n++] = t->path;
+	for (int i = 0; i < t->nonly; i++) {
+		argv[n++] = "-s";
+		argv[n++] = t->only[i];
+	}
+	return argv;
+}
+
+static void test_done(struct job *job, void *ctx)
+{
+	struct test *t = job->priv;
+
+	t->out = job->out;
+	memset(&job->out, 0, sizeof(job->out));
+	t->duration = job->duration;
+	if (job->spawn_errno || job->interrupted) {
+		tap_parse(&t->tap, &t->out);
+		t->verdict = V_FAIL;
+		t->reason = job->spawn_errno ?
+			xasprintf("cannot start: %s", strerror(job->spawn_errno)) :
+			xasprintf("interrupted (the runner got %s)",
+				  signal_name(exec_interrupted()));
+	} else {
+		result_decide(t, job->timed_out,
+			      WIFSIGNALED(job->status) ? WTERMSIG(job->status) : 0,
+			      WIFEXITED(job->status) ? WEXITSTATUS(job->status) : 0);
+	}
+	run_finish_test(ctx, t);
+}
+
+void run_finish_test(struct run *r, struct test *t)
+{
+	r->done = xrealloc(r->done, (r->ndone + 1) * sizeof(*r->done));
+	r->done[r->ndone++] = t;
+	t->number = r->ndone;
+	result_count(t, &r->counts);
+	tap_report_test(t);
+	if (r->results_dir)
+		results_write(r->results_dir, t);
+}
+
+/* After SIGINT/SIGTERM the plan still has to add up: the rest are skipped. */
+static void finish_unstarted(struct run *r, struct job *jobs, struct suite *s)
+{
+	for (int i = 0; i < s->ntests; i++) {
+		struct test *t = &s->tests[i];
+
+		if (jobs[i].started)
+			continue;
+		t->verdict = V_SKIP;
+		t->reason = xasprintf("not run: the runner got %s",
+				      signal_name(exec_interrupted()));
+		run_finish_test(r, t);
+	}
+	warn("interrupted by %s", signal_name(exec_interrupted()));
+	r->interrupted = true;
+}
+
+static void host_identity(struct run *r)
+{
+	struct utsname u;
+
+	if (uname(&u)) {
+		r->kernel = xstrdup("unknown");
+		r->machine = xstrdup("unknown");
+		return;
+	}
+	r->kernel = xstrdup(u.release);
+	r->machine = xstrdup(u.machine);
+}
+
+int run_suite(struct suite *s, const struct options *o, struct run *r)
+{
+	struct job *jobs = xcalloc(s->ntests, sizeof(*jobs));
+	struct job **order = xcalloc(s->ntests, sizeof(*order));
+
+	host_identity(r);
+	tap_header(r->kernel, r->machine, s->ntests);
+	for (int i = 0; i < s->ntests; i++) {
+		jobs[i].argv = test_argv(&s->tests[i]);
+		jobs[i].timeout = s->tests[i].timeout;
+		jobs[i].priv = &s->tests[i];
+		order[i] = &jobs[i];
+	}
+	exec_run(order, s->ntests, o->jobs, test_done, r);
+	if (exec_interrupted())
+		finish_unstarted(r, jobs, s);
+	tap_summary(&r->counts);
+	for (int i = 0; i < s->ntests; i++)
+		free(jobs[i].argv);
+	free(order);
+	free(jobs);
+	return r->counts.failed || r->interrupted ? 1 : 0;
+}
+
+void run_free(struct run *r)
+{
+	free(r->kernel);
+	free(r->machine);
+	for (int i = 0; r->owns_tests && i < r->ndone; i++) {
+		test_free(r->done[i]);
+		free(r->done[i]);
+	}
+	free(r->done);
+}

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# make check: the project's own tests, then the suite itself.
+#   1. unit tests of the host-side pieces (runner options, TAP, JSON, JUnit, harness)
+#   2. the suite under QEMU on Debian sid's kernel (works on every machine, /dev/kvm or not)
+#   3. the suite on the running kernel, where /dev/kvm is usable
+# Each stage ends with 'N passed, N failed, N skipped'; the last line adds them up.
+# Results (TAP logs, JSON, JUnit) go to results/check/.
+set -uo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top" || exit 2
+out=results/check
+mkdir -p "$out"
+
+# A fresh Debian machine may lack python3: the unit tests need it.
+if ! command -v python3 >/dev/null; then
+	if [ "$(id -u)" = 0 ]; then
+		apt-get update -qq && apt-get install -y -qq python3 >/dev/null
+	else
+		echo "make check: python3 is missing: apt-get install python3" >&2
+		exit 2
+	fi
+fi
+
+total_p=0 total_f=0 total_s=0 status=0
+
+# Run one stage, show its output, and add its summary line to the totals.
+stage() {
+	local name=$1 log="$out/$1.log" rc line
+	shift
+	echo "### $name: $*"
+	"$@" 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "### $name: no summary line (exit status $rc): counted as one failure"
+		line="0 passed, 1 failed, 0 skipped"
+	fi
+	set -- $line
+	total_p=$((total_p + $1))
+	total_f=$((total_f + $3))
+	total_s=$((total_s + ${5:-0}))
+	[ "$rc" = 0 ] || status=1
+	echo "### $name: exit status $rc"
+}
+
+stage unit python3 tests/unit_main.py
+stage qemu-sid ./run_tests.sh --target qemu:sid -j 2 --results "$out/qemu-sid" \
+	--json "$out/qemu-sid.json" --junit "$out/qemu-sid-junit.xml"
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	stage host ./run_tests.sh --target host -j 2 --results "$out/host" \
+		--json "$out/host.json" --junit "$out/host-junit.xml"
+else
+	echo "### host: skipped: no usable /dev/kvm on this machine"
+fi
+
+echo "$total_p passed, $total_f failed, $total_s skipped"
+exit $status
