@@ -102,6 +102,9 @@ run_tests: all
 check: all
 	./tests/run_all.sh
 
+unit: $(O)/kvmcheck-run
+	python3 tests/unit_main.py
+
 bench: all
 	./bench/run_bench.sh $(BENCH_ARGS)
 
