@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Command line of every test program: --meta, --list, -s SUBTEST, the test's own switches. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "harness_internal.h"
 
@@ -43,11 +44,30 @@ static int bad_arg(const struct kc_test *t, const char *prog, const char *what, 
 	return 2;
 }
 
+/*
+ * KVMCHECK_TEST_OPTIONS="--fault-x,--fault-y" sets switches without a command line, so a whole
+ * run (the runner, or a QEMU guest whose kernel command line carries it) can turn a fault on.
+ * Switches another test defines are not this test's business and are ignored.
+ */
+static void options_from_env(const struct kc_test *t)
+{
+	const char *env = getenv("KVMCHECK_TEST_OPTIONS");
+	char buf[512];
+
+	if (!env)
+		return;
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (char *save, *w = strtok_r(buf, ", ", &save); w; w = strtok_r(NULL, ", ", &save))
+		if (set_option(t, w))
+			printf("# switch %s on (from KVMCHECK_TEST_OPTIONS)\n", w);
+}
+
 int kc_parse_args(const struct kc_test *t, int argc, char **argv, struct kc_args *args)
 {
 	const char *prog = argc ? argv[0] : t->name;
 
 	memset(args, 0, sizeof(*args));
+	options_from_env(t);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 

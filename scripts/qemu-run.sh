@@ -72,6 +72,11 @@ if [ "$accel" = auto ]; then
 fi
 
 cmdline="console=ttyS0 panic=-1 $append"
+# Test switches (fault switches) reach the tests in the guest as /init's environment: the kernel
+# hands unknown name=value parameters to init. Commas, since the command line splits on spaces.
+if [ -n "${KVMCHECK_TEST_OPTIONS:-}" ]; then
+	cmdline+=" KVMCHECK_TEST_OPTIONS=$(printf '%s' "$KVMCHECK_TEST_OPTIONS" | tr ' ' ',')"
+fi
 case $arch in
 x86_64)
 	need qemu-system-x86_64 qemu-system-x86
