@@ -27,11 +27,21 @@ static const char *image_string(const char *s)
 	return a >= kc_image_start() && a < kc_image_end() ? s : "?";
 }
 
+/* Architectures without register ucalls have none of these exits. */
+int __attribute__((weak)) ucall_arch_regs(struct kvm_vcpu *vcpu, struct ucall *uc)
+{
+	(void)vcpu;
+	(void)uc;
+	return 0;
+}
+
 uint64_t __get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
 {
 	const struct ucall *g;
 	uint64_t gpa;
 
+	if (ucall_arch_regs(vcpu, uc))
+		return uc->cmd;
 	if (!ucall_arch_gpa(vcpu, &gpa)) {
 		uc->cmd = UCALL_NONE;
 		return UCALL_NONE;

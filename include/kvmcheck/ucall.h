@@ -47,12 +47,29 @@ void __attribute__((noreturn)) guest_halt_forever(void);
 #define __UC_NARGS(...) __UC_NARGS_(0, ##__VA_ARGS__, 6, 5, 4, 3, 2, 1, 0)
 #define __UC_NARGS_(z, a, b, c, d, e, f, n, ...) n
 
+#define __UC_CAT(a, b)	__UC_CAT_(a, b)
+#define __UC_CAT_(a, b)	a##b
+
+#if defined(__x86_64__)
+#include "x86_64/ucall_regs.h"
+#endif
+
+#ifdef KC_UCALL_REGS
+/*
+ * SYNC and DONE carry their values in registers (the architecture's ucall_regs.h): the guest
+ * path is a few instructions, as short as a bare exit loop. kc_ucall_regsN takes N values.
+ */
+#define GUEST_SYNC(...)							\
+	__UC_CAT(kc_ucall_regs, __UC_NARGS(__VA_ARGS__))(UCALL_SYNC, ##__VA_ARGS__)
+#define GUEST_DONE()		kc_ucall_regs0(UCALL_DONE)
+#else
 /* The compound literal converts every argument to 64 bits, whatever its type. */
 #define GUEST_SYNC(...)							\
 	ucall(UCALL_SYNC, __UC_NARGS(__VA_ARGS__),				\
 	      (const uint64_t[UCALL_MAX_ARGS]){ __VA_ARGS__ })
-#define GUEST_PRINTF(fmt, ...)	ucall_printf(fmt, ##__VA_ARGS__)
 #define GUEST_DONE()		ucall(UCALL_DONE, 0, NULL)
+#endif
+#define GUEST_PRINTF(fmt, ...)	ucall_printf(fmt, ##__VA_ARGS__)
 
 #define GUEST_ASSERT_MSG(cond, fmt, ...)					\
 do {										\
@@ -83,6 +100,8 @@ uint64_t get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
 uint64_t vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
 /* Architecture hook: the GPA of the ucall, if this exit is one. */
 int ucall_arch_gpa(struct kvm_vcpu *vcpu, uint64_t *gpa);
+/* Architecture hook: fill cmd, nargs and args if this exit is a register ucall (optional). */
+int ucall_arch_regs(struct kvm_vcpu *vcpu, struct ucall *uc);
 void __attribute__((noreturn)) ucall_report_assert(struct ucall *uc);
 const char *ucall_cmd_str(uint64_t cmd);
 

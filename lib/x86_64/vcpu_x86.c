@@ -81,6 +81,10 @@ void kc_arch_vcpu_init(struct kvm_vcpu *vcpu, void *guest_code)
 
 	vcpu->arch = calloc(1, sizeof(*vcpu->arch));
 	TEST_ASSERT(vcpu->arch, "out of memory");
+	/* Register ucalls need the GPRs in kvm_run at every exit (KVM_CAP_SYNC_REGS, 4.16+). */
+	TEST_ASSERT(kvm_check_cap(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS,
+		    "needs KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS (Linux 4.16 and later)");
+	vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	kc_vcpu_cpuid_init(vcpu);
 	vcpu_apply_cpuid(vcpu);
 	vcpu_init_sregs(vcpu);
