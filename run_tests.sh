@@ -130,9 +130,19 @@ version=$(cat "$kdir/version")
 # Debian's package revision (7.2.13-1) says nothing about the kernel; a user's kver stays whole.
 [ "$(cat "$kdir/suite" 2>/dev/null)" = custom ] || version=${version%-*}
 
-# Logs sit next to the build tree, not in it: the build tree is copied into the guest.
-logdir=${KVMCHECK_LOGDIR:-$build.qemu/$label}
-mkdir -p "$logdir"
+# Logs sit next to the build tree, not in it: the build tree is copied into the guest. Each run
+# has its own directory, so runs on the same kernel at the same time (matrix shards on one
+# machine) never share a TAP file; "$label" points at the newest.
+if [ -n "${KVMCHECK_LOGDIR:-}" ]; then
+	logdir=$KVMCHECK_LOGDIR
+	mkdir -p "$logdir"
+else
+	mkdir -p "$build.qemu"
+	logdir=$(mktemp -d "$build.qemu/$label.XXXXXX")
+	ln -sfn "${logdir##*/}" "$build.qemu/$label.latest"
+	# Keep the newest few runs per kernel.
+	ls -dt "$build.qemu/$label".?????? 2>/dev/null | tail -n +6 | xargs -r rm -rf
+fi
 t0=$EPOCHREALTIME
 "$top/scripts/initramfs.sh" "$kdir" "$build" "$logdir/initrd.gz" -- "${guest_args[@]}"
 msg "# initramfs: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"

@@ -67,7 +67,6 @@ int kc_parse_args(const struct kc_test *t, int argc, char **argv, struct kc_args
 	const char *prog = argc ? argv[0] : t->name;
 
 	memset(args, 0, sizeof(*args));
-	options_from_env(t);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
@@ -93,6 +92,8 @@ int kc_parse_args(const struct kc_test *t, int argc, char **argv, struct kc_args
 			return bad_arg(t, prog, "unknown argument", a);
 		}
 	}
+	/* Only for a real run: --meta and --list output must stay clean. */
+	options_from_env(t);
 	return -1;
 }
 
