@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The test binaries' own contract (docs/PROTOCOL.md): --meta is JSON, --list, bad
+arguments, and a deliberate guest assert whose report names file, line, expression and
+values. Runs the binaries on this kernel when /dev/kvm is usable, else inside QEMU."""
+import json
+import os
+import re
+import subprocess
+import unittest
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+BUILD = TOP / "build" / "x86_64"
+
+
+def tests():
+    return [l.strip() for l in (BUILD / "tests.list").read_text().splitlines() if l.strip()]
+
+
+def kvm_usable():
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def assert_line():
+    """The line of GUEST_ASSERT_EQ(a, b) in x86/ucall.c: the report must name it."""
+    for n, line in enumerate((TOP / "x86" / "ucall.c").read_text().splitlines(), 1):
+        if "GUEST_ASSERT_EQ(a, b)" in line:
+            return n
+    raise AssertionError("x86/ucall.c lost its GUEST_ASSERT_EQ(a, b)")
+
+
+class TestBinaries(unittest.TestCase):
+    def test_meta_is_json_with_the_contract_fields(self):
+        for name in tests():
+            out = subprocess.run([BUILD / name, "--meta"], capture_output=True, text=True,
+                                 timeout=10, check=True).stdout
+            meta = json.loads(out)
+            self.assertEqual(meta["name"], name)
+            for key in ("arch", "groups", "timeout", "patch", "subtests", "options"):
+                self.assertIn(key, meta, name)
+            self.assertTrue(meta["subtests"], name)
+            if "seed" in meta["groups"]:
+                self.assertTrue(meta["patch"] and meta["patch"]["subject"], name)
+                self.assertTrue(meta["shown_on"], name)
+
+    def test_list_matches_meta(self):
+        for name in tests():
+            listed = subprocess.run([BUILD / name, "--list"], capture_output=True, text=True,
+                                    timeout=10, check=True).stdout.split()
+            meta = json.loads(subprocess.run([BUILD / name, "--meta"], capture_output=True,
+                                             text=True, timeout=10).stdout)
+            self.assertEqual(listed, meta["subtests"], name)
+
+    def test_bad_argument_is_usage_and_exit_2(self):
+        for args in (["--no-such-switch"], ["-s", "no_such_subtest"], ["-s"]):
+            r = subprocess.run([BUILD / "x86/ucall", *args], capture_output=True, text=True,
+                               timeout=10)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("usage:", r.stderr)
+            self.assertEqual(r.stdout, "")
+
+    def test_deliberate_guest_assert_is_reported(self):
+        """--deliberate-fail: the guest asserts 1 == 2 and the host reports it."""
+        if kvm_usable():
+            r = subprocess.run([BUILD / "x86/ucall", "--deliberate-fail", "-s", "guest_assert"],
+                               capture_output=True, text=True, timeout=60)
+            out = r.stdout
+            self.assertEqual(r.returncode, 1, out)
+        else:
+            env = dict(os.environ, KVMCHECK_TEST_OPTIONS="--deliberate-fail")
+            r = subprocess.run([TOP / "run_tests.sh", "--target", "qemu:sid", "-t",
+                                "x86/ucall:guest_assert"], capture_output=True, text=True,
+                               timeout=600, env=env, cwd=TOP)
+            out = r.stdout
+            self.assertEqual(r.returncode, 1, out + r.stderr)
+        want = (r"not ok 1 guest_assert # guest assert at x86/ucall\.c:%d: a == b: "
+                r"0x1 != 0x2" % assert_line())
+        self.assertRegex(out, want)
+        self.assertIn("# guest assertion failed at x86/ucall.c:%d" % assert_line(), out)
+
+    def test_default_run_of_ucall_passes(self):
+        if not kvm_usable():
+            self.skipTest("no usable /dev/kvm here; the QEMU stage of make check runs it")
+        r = subprocess.run([BUILD / "x86/ucall"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertTrue(re.search(r"^ok 3 guest_assert$", r.stdout, re.M), r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
