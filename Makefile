@@ -111,9 +111,12 @@ bench: all
 matrix: all
 	./scripts/matrix.sh $(KERNELS)
 
+CPPCHECK_DEFS_x86_64 := -D__x86_64__
+CPPCHECK_DEFS_riscv64 := -D__riscv -D__riscv_xlen=64
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-		--inline-suppr --suppress=missingIncludeSystem -D__x86_64__ -Iinclude -Iinclude/$(ARCH) \
+		--inline-suppr --suppress=missingIncludeSystem $(CPPCHECK_DEFS_$(ARCH)) \
+		-Iinclude -Iinclude/$(ARCH) \
 		lib runner $(TEST_DIRS) bench
 
 # Host-side pieces that never run as guest code, built with ASan and UBSan (dynamic, since the
@@ -131,8 +134,13 @@ clean:
 # some KVM implementations (kvm_pvm, measured on this project's machines) cannot run guest SSE
 # instructions and stop with KVM_INTERNAL_ERROR_EMULATION, and the exception stubs need not
 # save FPU state. The runner and the benchmarks' host code are not affected.
-$(O)/obj/lib/%.o: ALL_CFLAGS += -mgeneral-regs-only
-$(foreach d,$(TEST_DIRS) bench,$(eval $$(O)/obj/$(d)/%.o: ALL_CFLAGS += -mgeneral-regs-only))
+# -mgeneral-regs-only exists on x86 only. riscv64 needs no counterpart: gcc emits F/D
+# instructions only for float/double code (guest code has none) and never auto-vectorizes to V
+# for Debian's rv64gc default, so the trap entry need not save FP or vector state.
+GUEST_CFLAGS_x86_64 := -mgeneral-regs-only
+GUEST_CFLAGS_riscv64 :=
+$(O)/obj/lib/%.o: ALL_CFLAGS += $(GUEST_CFLAGS_$(ARCH))
+$(foreach d,$(TEST_DIRS) bench,$(eval $$(O)/obj/$(d)/%.o: ALL_CFLAGS += $$(GUEST_CFLAGS_$(ARCH))))
 
 # The compiler must not turn these loops back into calls to themselves.
 $(O)/obj/lib/guest_string.o: ALL_CFLAGS += -fno-builtin -fno-tree-loop-distribute-patterns

@@ -36,11 +36,13 @@ void kc_assert_fail(const char *file, int line, const char *expr, const char *fm
 void kc_guest_unhandled(uint64_t vector, uint64_t ip, uint64_t error)
 {
 	char reason[KC_REASON_SIZE];
+	const char *ip_word, *error_word;
 
+	kc_arch_trap_words(&ip_word, &error_word);
 	snprintf(reason, sizeof(reason),
-		 "guest took an unhandled %s (vector %llu) at ip %#llx, error code %#llx",
-		 kc_arch_vector_name(vector), (unsigned long long)vector, (unsigned long long)ip,
-		 (unsigned long long)error);
+		 "guest took an unhandled %s (vector %llu) at %s %#llx, %s %#llx",
+		 kc_arch_vector_name(vector), (unsigned long long)vector, ip_word,
+		 (unsigned long long)ip, error_word, (unsigned long long)error);
 	printf("# %s\n", reason);
 	kc_finish(KSFT_FAIL, reason);
 }

@@ -84,7 +84,7 @@ struct kvm_vm *vm_create(const struct vm_shape *shape)
 
 struct kvm_vm *vm_create_default(void)
 {
-	struct vm_shape shape = { .irqchip = KC_IRQCHIP_KERNEL };
+	struct vm_shape shape = { .irqchip = KC_DEFAULT_IRQCHIP };
 
 	return vm_create(&shape);
 }

@@ -5,6 +5,7 @@
 #   1. unit tests of the host-side pieces (runner options, TAP, JSON, JUnit, harness)
 #   2. the suite under QEMU on Debian sid's kernel (works on every machine, /dev/kvm or not)
 #   3. the suite on the running kernel, where /dev/kvm is usable
+#   4. the riscv64 suite, cross-built, under QEMU on Debian sid's riscv64 kernel
 # Each stage ends with 'N passed, N failed, N skipped'; the last line adds them up.
 # Results (TAP logs, JSON, JUnit) go to results/check/.
 set -uo pipefail
@@ -54,6 +55,29 @@ if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 else
 	echo "### host: skipped: no usable /dev/kvm on this machine"
 fi
+
+# The riscv64 cross toolchain and static libc (libc6-dev-riscv64-cross is only a Recommends of
+# the compiler) and qemu-system-riscv64.
+riscv_suite() {
+	local pkgs=()
+
+	command -v riscv64-linux-gnu-gcc >/dev/null || pkgs+=(gcc-riscv64-linux-gnu)
+	[ -e /usr/riscv64-linux-gnu/lib/libc.a ] || pkgs+=(libc6-dev-riscv64-cross)
+	command -v qemu-system-riscv64 >/dev/null || pkgs+=(qemu-system-misc)
+	if [ ${#pkgs[@]} -gt 0 ]; then
+		if [ "$(id -u)" != 0 ]; then
+			echo "riscv64: missing ${pkgs[*]}: apt-get install ${pkgs[*]}"
+			return 1
+		fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends "${pkgs[@]}" >/dev/null || return 1
+	fi
+	make -s ARCH=riscv64 CROSS_COMPILE=riscv64-linux-gnu- || return 1
+	./run_tests.sh --arch riscv64 --build-dir build/riscv64 --target qemu:sid -j 2 \
+		--results "$out/qemu-sid-riscv64" --json "$out/qemu-sid-riscv64.json" \
+		--junit "$out/qemu-sid-riscv64-junit.xml"
+}
+stage qemu-sid-riscv64 riscv_suite
 
 echo "$total_p passed, $total_f failed, $total_s skipped"
 exit $status

@@ -21,5 +21,7 @@ void __attribute__((noreturn)) kc_finish(int verdict, const char *reason);
 void __attribute__((noreturn)) kc_guest_unhandled(uint64_t vector, uint64_t ip, uint64_t error);
 /* Architecture hook: "#GP" for 13 on x86, "illegal instruction" for 2 on riscv… */
 const char *kc_arch_vector_name(uint64_t vector);
+/* Architecture hook: what the trap's address and extra word are called ("rip", "error code"). */
+void kc_arch_trap_words(const char **ip, const char **error);
 
 #endif

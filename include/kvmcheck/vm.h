@@ -27,6 +27,14 @@ enum kc_irqchip {
 	KC_IRQCHIP_SPLIT,	/* KVM_CAP_SPLIT_IRQCHIP: LAPIC in KVM, IOAPIC in userspace */
 };
 
+/* What vm_create_default() asks for. riscv has no KVM_CREATE_IRQCHIP (its in-kernel irqchip,
+ * the AIA, is a KVM device), and KVM_INTERRUPT works only without one. */
+#if defined(__riscv)
+#define KC_DEFAULT_IRQCHIP	KC_IRQCHIP_NONE
+#else
+#define KC_DEFAULT_IRQCHIP	KC_IRQCHIP_KERNEL
+#endif
+
 struct vm_shape {
 	unsigned long type;		/* KVM_CREATE_VM machine type */
 	enum kc_irqchip irqchip;

@@ -155,6 +155,12 @@ const char *kc_arch_exit_detail(struct kvm_vcpu *vcpu, char *buf, size_t size)
 	return buf;
 }
 
+void kc_arch_trap_words(const char **ip, const char **error)
+{
+	*ip = "rip";
+	*error = "error code";
+}
+
 const char *kc_arch_vector_name(uint64_t vector)
 {
 	static const char *const names[32] = {
