@@ -32,8 +32,10 @@ need gzip gzip
 # The modules the suite may use; kvm_amd and kvm_intel both, since the guest CPU decides which
 # one binds. Absent ones are skipped: riscv has neither, older kernels lack some vfio parts.
 # Their dependencies (ccp for kvm_amd, vhost_iotlb, vfio_virqfd …) come from modules.dep.
+# mtty is the kernel's vfio-mdev sample (CONFIG_SAMPLE_VFIO_MDEV_MTTY, the build: kernel has it,
+# Debian's don't): the only VFIO device with migration a QEMU guest has (vfio/migration_features).
 wanted="kvm kvm_amd kvm_intel irqbypass ccp vhost vhost_net vhost_vsock vhost_iotlb tun tap
-	vfio vfio_iommu_type1 mdev vfio_pci"
+	vfio vfio_iommu_type1 mdev vfio_pci mtty"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmcheck-initramfs.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -123,6 +125,9 @@ if [ ! -s "$base" ]; then
 		esac
 		echo "$dst" >>"$root/etc/kvmcheck-modules"
 	done <"$modlist"
+	# The kernel's config (Debian's modules tree has one): tests read it to tell "not built"
+	# from "too old" (vfio/migration_features: CONFIG_VFIO_DEBUGFS).
+	[ -z "$mtree" ] || [ ! -f "$mtree/config" ] || cp "$mtree/config" "$root/lib/modules/$kver/config"
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1 >"$base.tmp")
 	mv "$base.tmp" "$base"
 	# Keep a handful: one per kernel in the matrix, not one per edit of guest-init.sh.

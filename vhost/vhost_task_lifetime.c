@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vhost_task lifetime: waking a vhost_task whose owner died by SIGKILL must be safe.
+ *
+ * The kernel rule (kernel/vhost_task.c, "vhost: Take a reference on the task that is reference
+ * in"): vhost_task_create() keeps a pointer to the worker's task_struct. A vhost_task is a
+ * thread of its owner (CLONE_THREAD since f9010dbdce911), so a SIGKILL to the owner ends the
+ * worker early and frees its task_struct, while the vhost_task and the object that wakes it can
+ * still be reached. The fix holds a task_struct reference from vhost_task_create() to
+ * vhost_task_stop(), so a late vhost_task_wake() wakes a dead but valid task instead of freed
+ * memory.
+ *
+ * Two users wake a vhost_task, and each subtest races one of them against the owner's death:
+ *  - net_kick_vs_kill, vsock_kick_vs_kill: the owner opens /dev/vhost-net (/dev/vhost-vsock),
+ *    VHOST_SET_OWNER (creates the worker "vhost-<pid>"), sets up both vrings with a shared kick
+ *    eventfd and no backend (a kick still queues the vq's poll work and wakes the worker:
+ *    vhost_poll_wakeup -> vhost_vq_work_queue -> vhost_task_wake), then gets SIGKILL while
+ *    another process writes the kick eventfd as fast as it can.
+ *  - kvm_nx_wake_vs_kill: the owner creates a VM and runs a vCPU once (the first KVM_RUN starts
+ *    the x86 NX huge page recovery vhost_task, "kvm-nx-lpage-recovery"), then gets SIGKILL
+ *    while another process flips /sys/module/kvm/parameters/nx_huge_pages, which wakes the
+ *    recovery task of every VM on vm_list. This is the path of the report the patch closes
+ *    (the VM stays on vm_list after its worker died until the VM fd is released) and the
+ *    worker's SIGKILL handler is empty there, so nothing else guards the wake.
+ * Up to 200 rounds or 15 s per subtest. Afterwards the kernel must be healthy: no new taint
+ * bit, no oops/BUG/KASAN/refcount_t/WARNING/use-after-free line in the kernel log since the
+ * subtest began (/dev/kmsg from its end), and no worker thread left behind by a dead owner.
+ *
+ * What it can and cannot see: without KASAN a use-after-free wake_up_process() on a freed
+ * task_struct usually reads stale but plausible memory and goes unnoticed; it shows up only
+ * when the slab was reused (an oops, a refcount or scheduler warning, a hang). So on an
+ * unfixed kernel without KASAN a pass means "not caught", not "fixed". With KASAN
+ * (scripts/config/kasan.config, the matrix's build: kernel with KASAN=1) the bad access is
+ * reported as "BUG: KASAN: slab-use-after-free in ... wake_up_process" and this test fails.
+ * The vhost-net/vsock wake path has also been guarded since 6.10 by vhost_worker_killed()
+ * (it detaches the worker from the vqs and waits an RCU grace period before the task exits),
+ * so those two subtests mostly exercise worker teardown; the KVM subtest is the sharp one.
+ * 6.1 (bookworm) predates vhost_task: vhost and KVM use kthreads there, and the race is
+ * harmless by construction (a useful control).
+ *
+ * It can crash an unfixed kernel, so it runs on the machine's own kernel only with
+ * --allow-host-kernel or KVMCHECK_ALLOW_HOST_CRASH=1; in the kvmcheck QEMU guest (marker
+ * /run/kvmcheck-guest written by scripts/guest-init.sh) it always runs.
+ *
+ * Shown to fail: --fault-leak-worker leaves one owner alive but counts it as killed (the
+ * leftover-worker check must fail), --fault-log-line writes "kvmcheck: BUG: synthetic" to
+ * /dev/kmsg during the race (the log scan must fail). Both were seen to fail as intended.
+ * Shown to pass: Debian sid 7.2.13 (has the fix), trixie 6.12.117, bookworm 6.1.176 (kthreads)
+ * under QEMU TCG; never run against a known-unfixed kernel with KASAN (none built yet).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+#include <linux/vhost.h>
+#include "kvmcheck/test.h"
+#include "kvmcheck/host_kernel.h"
+
+#define MAX_ROUNDS	200
+#define MAX_SECONDS	15
+#define VRING_NUM	64
+#define MEM_SIZE	(64 * 1024)
+#define NX_PARAM	"/sys/module/kvm/parameters/nx_huge_pages"
+
+static bool allow_host, fault_leak_worker, fault_log_line;
+
+/* What the owner child reports on the ready pipe. */
+struct owner_report {
+	int ok;
+	int err;
+	char what[48];
+};
+
+struct race {
+	const char *what;			/* for messages */
+	/* In the owner child: set things up, return 0 or fill @r. */
+	int (*setup)(struct race *rc, struct owner_report *r);
+	/* In the waker child: one wake; never returns an error the race cares about. */
+	void (*wake)(struct race *rc, unsigned long i);
+	const char *worker_prefix;		/* thread name prefix of the worker */
+	bool worker_has_pid;			/* worker is named <prefix><owner pid> */
+	int kickfd, callfd;
+	const char *dev;
+};
+
+/* Milliseconds: this code is built with -mgeneral-regs-only (no floating point). */
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int fail_at(struct owner_report *r, const char *what)
+{
+	r->ok = 0;
+	r->err = errno;
+	snprintf(r->what, sizeof(r->what), "%s", what);
+	return -1;
+}
+
+/* ------------------------------------------------------------------ vhost-net / vhost-vsock */
+
+static int vhost_setup(struct race *rc, struct owner_report *r)
+{
+	struct vhost_memory *mem;
+	uint64_t features = 0;
+	uint8_t *buf;
+	int fd = open(rc->dev, O_RDWR);
+
+	if (fd < 0)
+		return fail_at(r, "open");
+	if (ioctl(fd, VHOST_SET_OWNER) < 0)
+		return fail_at(r, "VHOST_SET_OWNER");
+	if (ioctl(fd, VHOST_GET_FEATURES, &features) < 0)
+		return fail_at(r, "VHOST_GET_FEATURES");
+	features = 0;	/* no offloads, legacy layout: the worker only needs to be woken */
+	if (ioctl(fd, VHOST_SET_FEATURES, &features) < 0)
+		return fail_at(r, "VHOST_SET_FEATURES");
+
+	buf = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return fail_at(r, "mmap");
+	mem = calloc(1, sizeof(*mem) + sizeof(mem->regions[0]));
+	mem->nregions = 1;
+	mem->regions[0].guest_phys_addr = 0;
+	mem->regions[0].memory_size = MEM_SIZE;
+	mem->regions[0].userspace_addr = (uintptr_t)buf;
+	if (ioctl(fd, VHOST_SET_MEM_TABLE, mem) < 0)
+		return fail_at(r, "VHOST_SET_MEM_TABLE");
+
+	/* Both vhost-net (rx 0, tx 1) and vhost-vsock (rx 0, tx 1) have two vrings. */
+	for (unsigned int i = 0; i < 2; i++) {
+		uint8_t *ring = buf + i * (MEM_SIZE / 2);
+		struct vhost_vring_state num = { .index = i, .num = VRING_NUM };
+		struct vhost_vring_state base = { .index = i, .num = 0 };
+		struct vhost_vring_addr addr = {
+			.index = i,
+			.desc_user_addr = (uintptr_t)ring,
+			.avail_user_addr = (uintptr_t)ring + 16 * VRING_NUM,
+			.used_user_addr = (uintptr_t)ring + 8192,
+		};
+		struct vhost_vring_file kick = { .index = i, .fd = rc->kickfd };
+		struct vhost_vring_file call = { .index = i, .fd = rc->callfd };
+
+		if (ioctl(fd, VHOST_SET_VRING_NUM, &num) < 0)
+			return fail_at(r, "VHOST_SET_VRING_NUM");
+		if (ioctl(fd, VHOST_SET_VRING_BASE, &base) < 0)
+			return fail_at(r, "VHOST_SET_VRING_BASE");
+		if (ioctl(fd, VHOST_SET_VRING_ADDR, &addr) < 0)
+			return fail_at(r, "VHOST_SET_VRING_ADDR");
+		if (ioctl(fd, VHOST_SET_VRING_CALL, &call) < 0)
+			return fail_at(r, "VHOST_SET_VRING_CALL");
+		if (ioctl(fd, VHOST_SET_VRING_KICK, &kick) < 0)
+			return fail_at(r, "VHOST_SET_VRING_KICK");
+	}
+	return 0;
+}
+
+static void vhost_wake(struct race *rc, unsigned long i)
+{
+	uint64_t one = 1;
+
+	(void)i;
+	if (write(rc->kickfd, &one, sizeof(one)) < 0 && errno == EAGAIN) {
+		/* The counter is full (nobody reads it): drain and go on. */
+		if (read(rc->kickfd, &one, sizeof(one)) < 0)
+			return;
+	}
+}
+
+/* ------------------------------------------------------------------ KVM NX recovery worker */
+#ifdef __x86_64__
+
+static int kvm_setup(struct race *rc, struct owner_report *r)
+{
+	int kvm = open("/dev/kvm", O_RDWR), vm, vcpu;
+
+	(void)rc;
+	if (kvm < 0)
+		return fail_at(r, "open /dev/kvm");
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		return fail_at(r, "KVM_CREATE_VM");
+	vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0)
+		return fail_at(r, "KVM_CREATE_VCPU");
+	/*
+	 * The first KVM_RUN starts the recovery worker before anything else (x86.c,
+	 * kvm_mmu_post_init_vm()); with no memory the vCPU then exits at once, or the run
+	 * fails: either way the worker exists.
+	 */
+	(void)ioctl(vcpu, KVM_RUN, 0);
+	return 0;
+}
+
+static void kvm_wake(struct race *rc, unsigned long i)
+{
+	(void)rc;
+	/* Every change of the value wakes the recovery worker of every VM (set_nx_huge_pages()). */
+	(void)kc_write_file(NX_PARAM, (i & 1) ? "Y" : "N");
+}
+#endif
+
+/* ------------------------------------------------------------------ the race */
+
+static pid_t start_owner(struct race *rc, int *readfd)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		TEST_FAIL("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		TEST_FAIL("fork: %s", strerror(errno));
+	if (pid == 0) {
+		struct owner_report r = { .ok = 1 };
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(p[0]);
+		rc->setup(rc, &r);
+		if (write(p[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	*readfd = p[0];
+	return pid;
+}
+
+static pid_t start_waker(struct race *rc)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		TEST_FAIL("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		for (unsigned long i = 0;; i++)
+			rc->wake(rc, i);
+	}
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Baseline of the kernel's health, taken before the race. */
+struct health {
+	long taint;
+	struct kc_kmsg log;
+	int workers_before;
+};
+
+static void health_begin(struct health *h, struct race *rc)
+{
+	int err = kc_kmsg_open(&h->log);
+
+	if (err)
+		kc_skip("cannot read the kernel log (/dev/kmsg: %s): the health check needs it",
+			strerror(-err));
+	h->taint = kc_taint_read();
+	h->workers_before = kc_threads_named(rc->worker_prefix, false, NULL, 0);
+}
+
+static void health_check(struct health *h, struct race *rc, const pid_t *dead, int ndead)
+{
+	long taint = kc_taint_read();
+	char line[512], letters[128];
+	pid_t tids[8];
+	int n;
+
+	/* Oopses print to the log first and taint after: read the taint first, the log last. */
+	if (h->taint >= 0 && taint >= 0 && (taint & ~h->taint)) {
+		kc_taint_letters(taint & ~h->taint, letters, sizeof(letters));
+		TEST_FAIL("the kernel got new taint (%s: %#lx -> %#lx) during the %s race",
+			  letters, h->taint, taint, rc->what);
+	}
+	if (kc_kmsg_scan(&h->log, NULL, line, sizeof(line)))
+		TEST_FAIL("kernel log during the %s race: %s", rc->what, line);
+	if (h->log.lost)
+		kc_info("the kernel log ring overwrote %lu record(s) before they were read",
+			h->log.lost);
+
+	/* The worker of a dead owner goes with the owner (thread) or at release (kthread). */
+	for (int i = 0; i < ndead && rc->worker_has_pid; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%s%d", rc->worker_prefix, (int)dead[i]);
+		for (int tries = 0; (n = kc_threads_named(name, true, tids, 8)) && tries < 20; tries++)
+			usleep(100 * 1000);
+		if (n)
+			TEST_FAIL("worker thread %s (tid %d) is still there after its owner %d was "
+				  "killed and reaped", name, (int)tids[0], (int)dead[i]);
+	}
+	n = kc_threads_named(rc->worker_prefix, false, tids, 8);
+	for (int tries = 0; n > h->workers_before && tries < 20; tries++) {
+		usleep(100 * 1000);
+		n = kc_threads_named(rc->worker_prefix, false, tids, 8);
+	}
+	if (n > h->workers_before)
+		TEST_FAIL("%d '%s*' worker thread(s) before the race, %d after (tid %d): a worker "
+			  "outlived its owner", h->workers_before, rc->worker_prefix, n, (int)tids[0]);
+	kc_kmsg_close(&h->log);
+}
+
+static void run_race(struct race *rc)
+{
+	pid_t dead[MAX_ROUNDS + 1];
+	struct health h;
+	long t0 = now_ms();
+	pid_t waker, leaked = 0;
+	int rounds = 0;
+
+	health_begin(&h, rc);
+	waker = start_waker(rc);
+
+	for (; rounds < MAX_ROUNDS && now_ms() - t0 < MAX_SECONDS * 1000L; rounds++) {
+		struct owner_report r;
+		struct pollfd pfd;
+		int rfd, ret;
+		pid_t owner = start_owner(rc, &rfd);
+
+		pfd = (struct pollfd){ .fd = rfd, .events = POLLIN };
+		ret = poll(&pfd, 1, 10000);
+		if (ret <= 0 || read(rfd, &r, sizeof(r)) != sizeof(r)) {
+			kill(owner, SIGKILL);
+			reap(owner);
+			kill(waker, SIGKILL);
+			reap(waker);
+			TEST_FAIL("%s owner %d did not report within 10 s (round %d)", rc->what,
+				  (int)owner, rounds);
+		}
+		close(rfd);
+		if (!r.ok) {
+			kill(owner, SIGKILL);
+			reap(owner);
+			kill(waker, SIGKILL);
+			reap(waker);
+			if (rounds == 0 && (r.err == ENOENT || r.err == ENODEV || r.err == ENXIO))
+				kc_skip("%s: %s: %s", rc->dev ? rc->dev : rc->what, r.what,
+					strerror(r.err));
+			TEST_FAIL("%s owner setup: %s failed: %s (round %d)", rc->what, r.what,
+				  strerror(r.err), rounds);
+		}
+		if (rounds == 0) {
+			char name[32];
+			int n;
+
+			snprintf(name, sizeof(name), "%s%d", rc->worker_prefix, (int)owner);
+			n = kc_threads_named(rc->worker_has_pid ? name : rc->worker_prefix,
+					     false, NULL, 0);
+			kc_info("%s: %d '%s*' worker thread(s) with the first owner alive", rc->what,
+				n, rc->worker_has_pid ? name : rc->worker_prefix);
+		}
+		/* Vary the moment of death relative to the wakes: 0 to 1.6 ms after setup. */
+		if (rounds % 9)
+			usleep((rounds % 9) * 200);
+		if (fault_log_line && rounds == 1)
+			kc_kmsg_write("kvmcheck: BUG: synthetic (--fault-log-line)\n");
+		if (fault_leak_worker && rounds == 0) {
+			/* Counted as dead, left alive: the leftover check must catch it. */
+			leaked = owner;
+			dead[rounds] = owner;
+			continue;
+		}
+		kill(owner, SIGKILL);
+		reap(owner);
+		dead[rounds] = owner;
+	}
+	kill(waker, SIGKILL);
+	reap(waker);
+	kc_info("%s: %d rounds in %ld ms", rc->what, rounds, now_ms() - t0);
+	health_check(&h, rc, dead, rounds);
+	if (leaked) {	/* not reached: health_check() failed on it */
+		kill(leaked, SIGKILL);
+		reap(leaked);
+	}
+}
+
+static struct race *vhost_race(const char *dev, const char *what)
+{
+	static struct race rc;
+
+	if (access(dev, F_OK))
+		kc_skip("no %s (the %s module is not loaded or not built)", dev,
+			strstr(dev, "net") ? "vhost_net" : "vhost_vsock");
+	rc = (struct race){
+		.what = what, .dev = dev, .setup = vhost_setup, .wake = vhost_wake,
+		.worker_prefix = "vhost-", .worker_has_pid = true,
+	};
+	rc.kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	rc.callfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	TEST_ASSERT(rc.kickfd >= 0 && rc.callfd >= 0, "eventfd: %s", strerror(errno));
+	return &rc;
+}
+
+static void test_net(void)
+{
+	run_race(vhost_race("/dev/vhost-net", "vhost-net kick"));
+}
+
+static void test_vsock(void)
+{
+	run_race(vhost_race("/dev/vhost-vsock", "vhost-vsock kick"));
+}
+
+static void test_kvm_nx(void)
+{
+#ifdef __x86_64__
+	struct race rc = {
+		.what = "KVM NX recovery wake", .setup = kvm_setup, .wake = kvm_wake,
+		/* 15 characters of comm: "kvm-nx-lpage-recovery" and 6.1's "…-<pid>" alike. */
+		.worker_prefix = "kvm-nx-lpage-re", .worker_has_pid = false,
+		.kickfd = -1, .callfd = -1,
+	};
+	const char *why = kc_kvm_unavailable_reason();
+	char orig[32];
+	ssize_t n;
+	int err;
+
+	if (why)
+		kc_skip("%s", why);
+	n = kc_read_file(NX_PARAM, orig, sizeof(orig));
+	if (n <= 0)
+		kc_skip("no %s", NX_PARAM);
+	if (!strncmp(orig, "never", 5))
+		kc_skip("nx_huge_pages=never: KVM starts no recovery worker");
+	err = kc_write_file(NX_PARAM, orig[0] == 'Y' ? "N" : "Y");
+	if (!err)
+		err = kc_write_file(NX_PARAM, orig[0] == 'Y' ? "Y" : "N");
+	if (err)
+		kc_skip("cannot write %s: %s", NX_PARAM, strerror(-err));
+	run_race(&rc);
+	orig[strcspn(orig, "\n")] = 0;
+	kc_write_file(NX_PARAM, orig);
+#else
+	kc_skip("the NX huge page recovery worker is x86 only");
+#endif
+}
+
+static const char *requires(void)
+{
+	const char *env = getenv("KVMCHECK_ALLOW_HOST_CRASH");
+
+	if (kc_in_kvmcheck_guest() || allow_host || (env && !strcmp(env, "1")))
+		return NULL;
+	return "refusing to race vhost on the machine's own kernel: it may crash an unfixed "
+	       "kernel; pass --allow-host-kernel";
+}
+
+static const struct kc_subtest subtests[] = {
+	{ "net_kick_vs_kill", test_net },
+	{ "vsock_kick_vs_kill", test_vsock },
+	{ "kvm_nx_wake_vs_kill", test_kvm_nx },
+	{ 0 },
+};
+
+static const struct kc_option options[] = {
+	{ "allow-host-kernel", "run the race on the machine's own kernel (may crash it)",
+	  &allow_host },
+	{ "fault-leak-worker", "keep one owner alive but count it as killed: the leftover-worker "
+	  "check must fail", &fault_leak_worker },
+	{ "fault-log-line", "write 'kvmcheck: BUG: synthetic' to /dev/kmsg during the race: the "
+	  "kernel log check must fail", &fault_log_line },
+	{ 0 },
+};
+
+static const struct kc_patch patch = {
+	.subject = "vhost: Take a reference on the task that is reference in",
+	.fixes = "f9010dbdce911 (\"fork, vhost: Use CLONE_THREAD to fix freezer/ps regression\")",
+	.link = "https://lore.kernel.org/all/aKkLEtoDXKxAAWju@google.com/",
+	.author = "Sebastian Andrzej Siewior <bigeasy@linutronix.de>",
+};
+
+static const struct kc_test test = {
+	.name = "vhost/vhost_task_lifetime",
+	.summary = "SIGKILL a vhost/KVM worker's owner while another process wakes the worker; "
+		   "the kernel stays healthy",
+	.groups = "vhost,seed",
+	.timeout_s = 120,
+	.subtest_timeout_s = 40,
+	.patch = &patch,
+	.min_kernel = NULL,
+	.shown_on = "pass: Debian sid 7.2.13, trixie 6.12.117, bookworm 6.1.176 under QEMU TCG; "
+		    "fail: only with --fault-leak-worker/--fault-log-line (no unfixed KASAN kernel "
+		    "run yet)",
+	.subtests = subtests,
+	.options = options,
+	.requires = requires,
+};
+
+KVMCHECK_MAIN(test)
