@@ -252,7 +252,7 @@ static void test_mtty_features(void)
 	uint64_t mig = 0;
 	bool logging;
 	ssize_t n;
-	struct vdev v;
+	struct vdev v = { 0 };
 
 	mtty_open(&v);
 	TEST_ASSERT_IOCTL(feature(v.fd, VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION,
@@ -337,7 +337,7 @@ static void set_state(struct vdev *v, uint32_t state)
 static void test_mtty_state(void)
 {
 	char path[PATH_MAX];
-	struct vdev v;
+	struct vdev v = { 0 };
 
 	mtty_open(&v);
 	snprintf(path, sizeof(path), "%s/%s/migration/state", VFIO_DEBUGFS, v.uuid);
