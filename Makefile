@@ -119,13 +119,17 @@ cppcheck:
 		-Iinclude -Iinclude/$(ARCH) \
 		lib runner $(TEST_DIRS) bench
 
-# Host-side pieces that never run as guest code, built with ASan and UBSan (dynamic, since the
-# sanitizers need it) and exercised by the project's unit tests.
+# The sanitizer builds. The runner never runs as guest code: ASan and UBSan, dynamic (the
+# sanitizers' runtimes need it). The library and the tests run in the guest too, where no
+# runtime exists: UBSan in trap mode (a ud2/ebreak at the undefined behaviour, no runtime),
+# static as usual, into build/ubsan-$(ARCH). make check runs both.
 sanitize:
 	$(MAKE) O=build/sanitize-$(ARCH) \
 		CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" STATIC=0 \
 		build/sanitize-$(ARCH)/kvmcheck-run
+	$(MAKE) O=build/ubsan-$(ARCH) \
+		CFLAGS="-fsanitize=undefined -fsanitize-undefined-trap-on-error"
 
 clean:
 	rm -rf build

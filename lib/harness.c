@@ -93,7 +93,7 @@ static void verdict_from_status(int status, struct kc_result *res)
 		res->verdict = KSFT_FAIL;
 		snprintf(res->reason, sizeof(res->reason), "subtest crashed with signal %d (%s)",
 			 WTERMSIG(status), strsignal(WTERMSIG(status)));
-	} else if (WEXITSTATUS(status) != (unsigned int)res->verdict) {
+	} else if (WEXITSTATUS(status) != res->verdict) {
 		/* Exited without going through kc_finish(), e.g. exit() in library code. */
 		res->verdict = KSFT_FAIL;
 		snprintf(res->reason, sizeof(res->reason), "subtest exited with status %d",

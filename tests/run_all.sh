@@ -47,11 +47,24 @@ stage() {
 }
 
 stage unit python3 tests/unit_main.py
+# The same unit tests against the runner built with ASan and UBSan.
+make -s sanitize >/dev/null
+stage unit-asan env KVMCHECK_RUNNER="$top/build/sanitize-x86_64/kvmcheck-run" \
+	python3 tests/unit_main.py 'test_runner*.py'
 stage qemu-sid ./run_tests.sh --target qemu:sid -j 2 --results "$out/qemu-sid" \
 	--json "$out/qemu-sid.json" --junit "$out/qemu-sid-junit.xml"
+# The matrix as CI shards it: one job per kernel line (bookworm, sid), then the merge of their
+# files into one table, JSON and JUnit, judged against expect/; the summary counts subtests as
+# expected (passed/skipped) or not (failed).
+# shellcheck disable=SC2016 # expanded by the inner bash
+stage matrix bash -c 'o=$1/matrix; mkdir -p "$o"
+	for k in bookworm sid; do ./scripts/matrix.sh --out "$o" "$k" >"$o/table-$k.txt" || true; done
+	./scripts/matrix.sh --out "$o" --merge "$o/matrix-bookworm.json" "$o/matrix-sid.json"' _ "$out"
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	stage host ./run_tests.sh --target host -j 2 --results "$out/host" \
 		--json "$out/host.json" --junit "$out/host-junit.xml"
+	# Library and guest code built with UBSan in trap mode (make sanitize).
+	stage host-ubsan ./run_tests.sh --target host -j 2 --build-dir build/ubsan-x86_64
 else
 	echo "### host: skipped: no usable /dev/kvm on this machine"
 fi
