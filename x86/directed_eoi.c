@@ -537,11 +537,12 @@ static void test_legacy_quirk_storm(void)
 		    (unsigned long long)r.eoi_exits);
 	TEST_ASSERT_EQ(r.deliveries, STORM_LIMIT);
 	/*
-	 * The guest may count one entry more than the I/O APIC sent: seen once on Debian 6.12
-	 * under QEMU TCG (201 entries for 200 messages), where an injection interrupted by a
-	 * nested exit is delivered again. The storm is what this checks, not that count.
+	 * The guest may count a few entries more than the I/O APIC sent: seen under QEMU TCG
+	 * (201 and 202 entries for 200 messages, Debian 6.12 and 7.2), where an injection cut
+	 * short by a nested exit is delivered again. The storm is what this checks; the 5%
+	 * slack only keeps that emulation artefact from failing it.
 	 */
-	TEST_ASSERT(r.guest_irqs >= STORM_LIMIT && r.guest_irqs <= STORM_LIMIT + 1,
+	TEST_ASSERT(r.guest_irqs >= STORM_LIMIT && r.guest_irqs <= STORM_LIMIT + STORM_LIMIT / 20,
 		    "guest handled %llu interrupts for %d messages",
 		    (unsigned long long)r.guest_irqs, STORM_LIMIT);
 	/* Every delivery ended in an EOI exit; the last found the line low. */
