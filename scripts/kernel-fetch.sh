@@ -52,7 +52,7 @@ bzimage_kver() {
 }
 
 user_kernel() {
-	local spec=$1 image mods="" arch kver="" tree="" dir
+	local spec=$1 image mods="" arch kver="" tree="" dir hkver
 	image=${spec%%:*}
 	[ "$image" != "$spec" ] && mods=${spec#*:}
 	[ -f "$image" ] || die 2 "kernel image $image: no such file"
@@ -75,6 +75,11 @@ user_kernel() {
 			die 2 "$mods holds neither lib/modules/<kver> nor a modules tree (kernel/, modules.order)"
 		fi
 		kver=${tree##*/}
+		# Modules built for another kernel load nowhere: say so now, not as a boot failure.
+		if [ "$arch" = x86_64 ] && hkver=$(bzimage_kver "$image") && [ -n "$hkver" ] &&
+			[ "$hkver" != "$kver" ]; then
+			die 2 "$tree holds modules for $kver but $image is $hkver"
+		fi
 	elif [ "$arch" = x86_64 ]; then
 		kver=$(bzimage_kver "$image") || kver=unknown
 	else

@@ -1,0 +1,63 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench/matrix_bench.sh [--warm] [LINE...]    what one matrix column costs, per kernel line
+#
+# Prints name=value lines (seconds) per LINE (default: bookworm sid):
+#   matrix.LINE.download_s      kernel packages fetched and unpacked into an empty cache
+#   matrix.LINE.initramfs_s     the initramfs built from scratch (modules decompressed)
+#   matrix.LINE.boot_s          QEMU start to the guest's first line (kernel booted, KVM loaded)
+#   matrix.LINE.first_test_s    QEMU start to the first verdict
+#   matrix.LINE.column_s        the whole column: boot, every test, power off
+# The first-time numbers come from a private, empty cache (XDG_CACHE_HOME in a temp dir, removed
+# afterwards), so they need the network; --warm uses the normal cache instead and reports the
+# cached download time.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$top/scripts/lib.sh"
+
+warm=0
+lines=()
+for a in "$@"; do
+	case $a in
+	--warm) warm=1 ;;
+	-h | --help) sed -n '4,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 0 ;;
+	-*) die 2 "unknown option $a" ;;
+	*) lines+=("$a") ;;
+	esac
+done
+[ ${#lines[@]} -gt 0 ] || lines=(bookworm sid)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/kvmcheck-matrix-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+if [ "$warm" = 0 ]; then
+	export XDG_CACHE_HOME=$work/cache
+	# The package lists are part of a first download, so they are not borrowed either.
+	export KVMCHECK_KERNEL_TTL=0
+fi
+
+# field FILE KEY: one timing from a matrix shard.
+field() {
+	python3 -c 'import json,sys
+k=json.load(open(sys.argv[1]))["kernels"][0]
+v=k.get("timings",{}).get(sys.argv[2])
+print("nan" if v is None else v)' "$1" "$2"
+}
+
+for line in "${lines[@]}"; do
+	rc=0
+	"$top/scripts/matrix.sh" --out "$work/out" "$line" >"$work/$line.table" 2>"$work/$line.log" || rc=$?
+	[ "$rc" -le 1 ] || { cat "$work/$line.log" >&2; die 3 "matrix.sh $line failed (exit $rc)"; }
+	id=$(sed -n 's/^matrix: kernel lines: //p' "$work/$line.log")
+	shard=$work/out/matrix-$id.json
+	[ -f "$shard" ] || die 3 "no result for $line"
+	status=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernels"][0]["status"])' "$shard")
+	[ "$status" = ok ] || die 3 "$line did not run: $(grep -m1 'BOOT-ERROR\|NOT-RUN' "$work/$line.log")"
+	init=$(sed -n 's/^# initramfs: \([0-9.]*\) s$/\1/p' "$work/out/matrix/$id/run.err" | tail -n1)
+	echo "matrix.$id.download_s=$(field "$shard" fetch_s)"
+	echo "matrix.$id.initramfs_s=${init:-nan}"
+	echo "matrix.$id.boot_s=$(field "$shard" boot_s)"
+	echo "matrix.$id.first_test_s=$(field "$shard" first_test_s)"
+	echo "matrix.$id.column_s=$(field "$shard" column_s)"
+done

@@ -1,0 +1,266 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The matrix's bookkeeping without booting anything: expect/ parsing, verdict judging, the
+table, the shard merge (two per-job files joined into one table, JSON and JUnit), and the bad
+input that scripts/matrix.sh must refuse before the first boot."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+MATRIX = TOP / "scripts" / "matrix.sh"
+REPORT = TOP / "scripts" / "matrix_report.py"
+sys.path.insert(0, str(TOP / "scripts"))
+import matrix_report as mr  # noqa: E402
+
+
+def runner_json(kernel, tests):
+    """A kvmcheck-run --json document: tests = {name: (verdict, reason, {sub: (verdict, reason)})}."""
+    out = []
+    for name, (verdict, reason, subs) in tests.items():
+        out.append({"name": name, "verdict": verdict, "reason": reason, "duration_s": 0.5,
+                    "exit_status": 0, "patch": None,
+                    "subtests": [{"name": s, "verdict": v, "reason": r} for s, (v, r) in subs.items()]})
+    return {"kernel": kernel, "machine": "x86_64", "target": "qemu:x", "summary": {}, "tests": out}
+
+
+OLD = runner_json("6.1.0-50-amd64", {
+    "x86/ucall": ("PASS", None, {"sync": ("PASS", None)}),
+    "x86/feature": ("SKIP", "kernel predates FEATURE", {"a": ("SKIP", "kernel predates FEATURE"),
+                                                        "b": ("SKIP", "kernel predates FEATURE")}),
+    "x86/mixed": ("PASS", None, {"old": ("PASS", None), "new": ("SKIP", "needs 7.x")}),
+})
+NEW = runner_json("7.2.13+deb14-amd64", {
+    "x86/ucall": ("PASS", None, {"sync": ("PASS", None)}),
+    "x86/feature": ("PASS", None, {"a": ("PASS", None), "b": ("PASS", None)}),
+    "x86/mixed": ("FAIL", "1 subtest failed", {"old": ("PASS", None), "new": ("FAIL", "guest assert at x.c:1")}),
+})
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+        self.expect = self.dir / "expect"
+        self.expect.mkdir()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def write(self, rel, text):
+        p = self.dir / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        return p
+
+    def shard(self, line, runner=None, status="ok", reason=None):
+        """Write one per-job file the way scripts/matrix.sh does (matrix_report.py column)."""
+        args = [sys.executable, str(REPORT), "column", "--line", line, "--status", status,
+                "--out", str(self.dir / f"matrix-{line}.json"), "--timing", "boot_s=4.2"]
+        if runner is not None:
+            rj = self.write(f"{line}-runner.json", json.dumps(runner))
+            args += ["--runner", str(rj)]
+        if reason:
+            args += ["--reason", reason]
+        subprocess.run(args, check=True)
+        return self.dir / f"matrix-{line}.json"
+
+    def merge(self, *files, expect=None):
+        out = self.dir / "out"
+        return subprocess.run([str(MATRIX), "--merge", "--out", str(out), "--expect",
+                               str(expect or self.expect), *map(str, files)],
+                              capture_output=True, text=True, timeout=60), out
+
+
+class TestExpect(Base):
+    def test_exact_beats_glob_and_include(self):
+        self.write("expect/common.txt", "x86/mixed:* FAIL shared rule\n")
+        self.write("expect/old.txt", "# comment\nx86/mixed:new SKIP needs 7.x\ninclude common.txt\n"
+                   "x86/feature SKIP|PASS hardware decides\n")
+        e = mr.Expect.load(str(self.expect), "old")
+        self.assertEqual(e.lookup("x86/mixed:new"), (("SKIP",), "needs 7.x"))
+        self.assertEqual(e.lookup("x86/mixed:old"), (("FAIL",), "shared rule"))
+        self.assertEqual(e.lookup("x86/feature"), (("SKIP", "PASS"), "hardware decides"))
+        # A subtest glob never judges the test itself, nor a test rule a subtest name.
+        self.assertIsNone(e.lookup("x86/mixed"))
+        self.assertIsNone(e.lookup("x86/ucall"))
+
+    def test_rule_without_reason_is_refused(self):
+        self.write("expect/old.txt", "x86/ucall SKIP\n")
+        with self.assertRaisesRegex(mr.InputError, r"old.txt:1: .*needs its reason"):
+            mr.Expect.load(str(self.expect), "old")
+
+    def test_unknown_verdict_is_refused(self):
+        self.write("expect/old.txt", "x86/ucall MAYBE because\n")
+        with self.assertRaisesRegex(mr.InputError, "unknown verdict MAYBE"):
+            mr.Expect.load(str(self.expect), "old")
+
+    def test_shipped_expect_files_parse(self):
+        for f in (TOP / "expect").glob("*.txt"):
+            e = mr.Expect.load(str(TOP / "expect"), f.stem)
+            self.assertTrue(all(r[2] for r in e.rules), f)
+
+
+class TestEvaluate(Base):
+    def test_subtest_rules_derive_the_test_verdict(self):
+        self.write("expect/old.txt", "x86/feature:* SKIP predates FEATURE\nx86/mixed:new SKIP needs 7.x\n")
+        col = mr.evaluate_column({"line": "old", "status": "ok", "runner": OLD},
+                                 mr.Expect.load(str(self.expect), "old"))
+        self.assertEqual(col["unexpected"], [])
+        # 1 + 1 passing subtests; 2 + 1 expected skips
+        self.assertEqual(col["counts"], {"passed": 2, "failed": 0, "skipped": 3})
+
+    def test_unlisted_defaults_to_pass_and_each_miss_is_named(self):
+        col = mr.evaluate_column({"line": "new", "status": "ok", "runner": NEW},
+                                 mr.Expect.load(str(self.expect), "new"))
+        self.assertEqual(col["counts"]["failed"], 1)
+        self.assertTrue(any("x86/mixed:new: FAIL, expected PASS" in u for u in col["unexpected"]))
+        self.assertTrue(any(u.startswith("new: x86/mixed: FAIL") for u in col["unexpected"]))
+
+    def test_unexpected_pass_is_reported(self):
+        self.write("expect/new.txt", "x86/feature SKIP predates FEATURE\n")
+        col = mr.evaluate_column({"line": "new", "status": "ok", "runner": NEW},
+                                 mr.Expect.load(str(self.expect), "new"))
+        self.assertTrue(any("x86/feature:a: PASS, expected SKIP" in u for u in col["unexpected"]))
+
+
+class TestMerge(Base):
+    def test_two_shards_make_one_table_json_and_junit(self):
+        self.write("expect/old.txt", "x86/feature:* SKIP predates FEATURE\nx86/mixed:new SKIP needs 7.x\n")
+        self.write("expect/new.txt", "x86/mixed:new FAIL known bug, fix pending\n"
+                   "x86/mixed FAIL follows from its subtest\n")
+        p, out = self.merge(self.shard("old", OLD), self.shard("new", NEW))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        lines = p.stdout.splitlines()
+        self.assertRegex(lines[0], r"^test\s+old\s+new$")
+        self.assertRegex(p.stdout, r"x86/feature\s+SKIP= \[\d\]\s+PASS\n")
+        self.assertRegex(p.stdout, r"x86/mixed\s+PASS 1/2= \[\d\]\s+FAIL= \[\d\]")
+        self.assertIn("known bug, fix pending", p.stdout)
+        self.assertEqual(lines[-1], "6 passed, 0 failed, 4 skipped")
+        data = json.loads((out / "matrix.json").read_text())
+        self.assertTrue(data["complete"])
+        self.assertEqual([k["line"] for k in data["kernels"]], ["old", "new"])
+        self.assertEqual(data["kernels"][0]["timings"], {"boot_s": 4.2})
+        suites = ET.parse(out / "matrix-junit.xml").getroot().findall("testsuite")
+        self.assertEqual([s.get("name") for s in suites], ["kvmcheck.old", "kvmcheck.new"])
+        self.assertEqual([s.get("failures") for s in suites], ["0", "0"])
+        self.assertEqual([s.get("skipped") for s in suites], ["1", "1"])
+        # A merged matrix.json is itself mergeable (columns keep their raw results).
+        p2, _ = self.merge(out / "matrix.json")
+        self.assertEqual(p2.returncode, 0, p2.stderr)
+
+    def test_unexpected_verdict_fails_and_is_named(self):
+        p, out = self.merge(self.shard("new", NEW))
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("new: x86/mixed:new: FAIL, expected PASS (guest assert at x.c:1)", p.stdout)
+        self.assertEqual(p.stdout.splitlines()[-1], "4 passed, 1 failed, 0 skipped")
+        suite = ET.parse(out / "matrix-junit.xml").getroot().find("testsuite")
+        self.assertEqual(suite.get("failures"), "1")
+
+    def test_boot_error_column_has_its_reason_and_the_table_says_incomplete(self):
+        p, out = self.merge(self.shard("old", OLD), self.shard("bad", status="BOOT-ERROR",
+                                                              reason="kernel panic: VFS: Unable to mount root"))
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stdout, r"x86/ucall\s+PASS\s+BOOT-ERROR! \[(\d+)\]")
+        self.assertIn("bad: BOOT-ERROR: kernel panic: VFS: Unable to mount root", p.stdout)
+        self.assertIn("INCOMPLETE: not tested: bad", p.stdout)
+        self.assertFalse(json.loads((out / "matrix.json").read_text())["complete"])
+
+    def test_expected_boot_error(self):
+        self.write("expect/bad.txt", "* BOOT-ERROR this config has no serial console\n")
+        p, _ = self.merge(self.shard("bad", status="BOOT-ERROR", reason="no output"))
+        self.assertEqual(p.returncode, 0, p.stdout)
+        self.assertEqual(p.stdout.splitlines()[-1], "0 passed, 0 failed, 1 skipped")
+
+    def test_bad_merge_inputs_are_named(self):
+        junk = self.write("junk.json", "{not json")
+        p, _ = self.merge(junk)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("junk.json: not JSON", p.stderr)
+        other = self.write("other.json", json.dumps({"kernel": "x", "tests": []}))
+        p, _ = self.merge(other)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("not a kvmcheck matrix file", p.stderr)
+        a = self.shard("old", OLD)
+        p, _ = self.merge(a, a)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("kernel line old appears twice", p.stderr)
+        p, _ = self.merge(self.dir / "missing.json")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("missing.json", p.stderr)
+
+    def test_runner_json_missing_makes_a_boot_error_not_a_crash(self):
+        f = self.dir / "matrix-x.json"
+        subprocess.run([sys.executable, str(REPORT), "column", "--line", "x", "--status", "ok",
+                        "--runner", str(self.dir / "none.json"), "--out", str(f)], check=True,
+                       capture_output=True)
+        col = json.loads(f.read_text())["kernels"][0]
+        self.assertEqual(col["status"], "BOOT-ERROR")
+        self.assertIn("missing or corrupt", col["reason"])
+
+
+class TestBadInput(Base):
+    """scripts/matrix.sh refuses bad kernel lines by name, with exit 2, before booting anything."""
+
+    def matrix(self, *args):
+        return subprocess.run([str(MATRIX), "--out", str(self.dir / "out"), *args],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_unknown_line(self):
+        p = self.matrix("sid", "buster")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown kernel line 'buster'", p.stderr)
+        self.assertNotIn("booting", p.stderr)
+
+    def test_missing_image(self):
+        p = self.matrix(str(self.dir / "nope" / "bzImage"))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("bzImage: no such file", p.stderr)
+
+    def test_corrupt_image(self):
+        img = self.write("bzImage", "this is not a kernel\n" * 100)
+        p = self.matrix(f"{img}")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("neither an x86 bzImage nor a RISC-V Image", p.stderr)
+
+    def test_modules_for_another_kernel(self):
+        # A minimal bzImage header: "HdrS" at 0x202, kernel_version pointer at 0x20e.
+        img = bytearray(0x600)
+        img[0x202:0x206] = b"HdrS"
+        img[0x20e:0x210] = (0x300).to_bytes(2, "little")
+        img[0x500:0x520] = b"6.99.0-test (root@x) #1 SMP\0".ljust(0x20, b"\0")
+        (self.dir / "bzImage").write_bytes(bytes(img))
+        (self.dir / "mods/lib/modules/6.1.0-50-amd64/kernel").mkdir(parents=True)
+        p = self.matrix(f"{self.dir}/bzImage:{self.dir}/mods")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("holds modules for 6.1.0-50-amd64 but", p.stderr)
+        self.assertIn("is 6.99.0-test", p.stderr)
+
+    def test_bad_build_tree(self):
+        p = self.matrix(f"build:{self.dir}")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("is not a kernel tree", p.stderr)
+
+    def test_host_without_kvm(self):
+        if os.path.exists("/dev/kvm"):
+            self.skipTest("/dev/kvm exists here")
+        p = self.matrix("host")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("kernel line host: no usable /dev/kvm", p.stderr)
+
+    def test_duplicate_line(self):
+        p = self.matrix("sid", "sid")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("kernel line sid given twice", p.stderr)
+
+    def test_merge_without_files(self):
+        p = self.matrix("--merge")
+        self.assertEqual(p.returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
