@@ -38,8 +38,8 @@ LDFLAGS ?=
 STATIC ?= 1
 ALL_LDFLAGS := $(if $(filter 1,$(STATIC)),-static) -no-pie $(LDFLAGS)
 
-TEST_DIRS_x86_64 := x86 vhost vfio
-TEST_DIRS_riscv64 := riscv vhost vfio
+TEST_DIRS_x86_64 := common x86 vhost vfio
+TEST_DIRS_riscv64 := common riscv vhost vfio
 TEST_DIRS := $(TEST_DIRS_$(ARCH))
 
 LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/$(ARCH)/*.c) $(wildcard lib/$(ARCH)/*.S)

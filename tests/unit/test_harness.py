@@ -22,11 +22,11 @@ def kvm_usable():
 
 
 def assert_line():
-    """The line of GUEST_ASSERT_EQ(a, b) in x86/ucall.c: the report must name it."""
-    for n, line in enumerate((TOP / "x86" / "ucall.c").read_text().splitlines(), 1):
+    """The line of GUEST_ASSERT_EQ(a, b) in common/ucall.c: the report must name it."""
+    for n, line in enumerate((TOP / "common" / "ucall.c").read_text().splitlines(), 1):
         if "GUEST_ASSERT_EQ(a, b)" in line:
             return n
-    raise AssertionError("x86/ucall.c lost its GUEST_ASSERT_EQ(a, b)")
+    raise AssertionError("common/ucall.c lost its GUEST_ASSERT_EQ(a, b)")
 
 
 class TestBinaries(unittest.TestCase):
@@ -53,7 +53,7 @@ class TestBinaries(unittest.TestCase):
 
     def test_bad_argument_is_usage_and_exit_2(self):
         for args in (["--no-such-switch"], ["-s", "no_such_subtest"], ["-s"]):
-            r = subprocess.run([BUILD / "x86/ucall", *args], capture_output=True, text=True,
+            r = subprocess.run([BUILD / "common/ucall", *args], capture_output=True, text=True,
                                timeout=10)
             self.assertEqual(r.returncode, 2, args)
             self.assertIn("usage:", r.stderr)
@@ -62,26 +62,26 @@ class TestBinaries(unittest.TestCase):
     def test_deliberate_guest_assert_is_reported(self):
         """--deliberate-fail: the guest asserts 1 == 2 and the host reports it."""
         if kvm_usable():
-            r = subprocess.run([BUILD / "x86/ucall", "--deliberate-fail", "-s", "guest_assert"],
+            r = subprocess.run([BUILD / "common/ucall", "--deliberate-fail", "-s", "guest_assert"],
                                capture_output=True, text=True, timeout=60)
             out = r.stdout
             self.assertEqual(r.returncode, 1, out)
         else:
             env = dict(os.environ, KVMCHECK_TEST_OPTIONS="--deliberate-fail")
             r = subprocess.run([TOP / "run_tests.sh", "--target", "qemu:sid", "-t",
-                                "x86/ucall:guest_assert"], capture_output=True, text=True,
+                                "common/ucall:guest_assert"], capture_output=True, text=True,
                                timeout=600, env=env, cwd=TOP)
             out = r.stdout
             self.assertEqual(r.returncode, 1, out + r.stderr)
-        want = (r"not ok 1 guest_assert # guest assert at x86/ucall\.c:%d: a == b: "
+        want = (r"not ok 1 guest_assert # guest assert at common/ucall\.c:%d: a == b: "
                 r"0x1 != 0x2" % assert_line())
         self.assertRegex(out, want)
-        self.assertIn("# guest assertion failed at x86/ucall.c:%d" % assert_line(), out)
+        self.assertIn("# guest assertion failed at common/ucall.c:%d" % assert_line(), out)
 
     def test_default_run_of_ucall_passes(self):
         if not kvm_usable():
             self.skipTest("no usable /dev/kvm here; the QEMU stage of make check runs it")
-        r = subprocess.run([BUILD / "x86/ucall"], capture_output=True, text=True, timeout=60)
+        r = subprocess.run([BUILD / "common/ucall"], capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertTrue(re.search(r"^ok 3 guest_assert$", r.stdout, re.M), r.stdout)
 
