@@ -14,7 +14,7 @@
       one progress line: '10 tests: 8 PASS, 2 SKIP'
 
 Expectations live in expect/LINE.txt, one per line: `PATTERN VERDICT[|VERDICT] reason`, where
-PATTERN is a test (x86/ucall), a subtest (x86/directed_eoi:cap_advertised), a glob of either, or
+PATTERN is a test (common/ucall), a subtest (x86/directed_eoi:cap_advertised), a glob of either, or
 `*` for the whole column (used with BOOT-ERROR); `include FILE` pulls in another file of expect/.
 A test or subtest not listed is expected to PASS.
 """
