@@ -38,7 +38,7 @@ class TestBisectStepUsage(unittest.TestCase):
         self.assertEqual(self.run_step().returncode, 255)
 
     def test_unknown_option(self):
-        self.assertEqual(self.run_step("--bogus", "x86/ucall").returncode, 255)
+        self.assertEqual(self.run_step("--bogus", "common/ucall").returncode, 255)
 
     def test_unknown_test(self):
         p = self.run_step("x86/no_such_test")
@@ -47,7 +47,7 @@ class TestBisectStepUsage(unittest.TestCase):
 
     def test_not_a_kernel_tree(self):
         with tempfile.TemporaryDirectory() as d:
-            p = self.run_step("x86/ucall", cwd=d)
+            p = self.run_step("common/ucall", cwd=d)
             self.assertEqual(p.returncode, 255)
             self.assertIn("not a kernel tree and has no KVMCHECK_KERNEL", p.stderr)
 
