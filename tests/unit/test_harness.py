@@ -5,6 +5,7 @@ values. Runs the binaries on this kernel when /dev/kvm is usable, else inside QE
 import json
 import os
 import re
+import shutil
 import subprocess
 import unittest
 from pathlib import Path
@@ -84,6 +85,26 @@ class TestBinaries(unittest.TestCase):
         r = subprocess.run([BUILD / "common/ucall"], capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, r.stdout)
         self.assertTrue(re.search(r"^ok 3 guest_assert$", r.stdout, re.M), r.stdout)
+
+
+class TestHostTargetWithoutKvm(unittest.TestCase):
+    """--target host on a machine without /dev/kvm: every subtest skips with the reason."""
+
+    def test_every_subtest_skips_with_the_reason(self):
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            self.skipTest("needs root and unshare(1) to hide /dev/kvm in a mount namespace")
+        # An empty /dev in a private mount namespace: the machine seen without KVM.
+        script = ('mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 && '
+                  'exec ./run_tests.sh --target host -t common/ucall -t x86/pio_mmio')
+        r = subprocess.run(["unshare", "-m", "bash", "-c", script], capture_output=True,
+                           text=True, timeout=120, cwd=TOP)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("no /dev/kvm here", r.stderr)
+        results = re.findall(r"^\s*ok \d+ \S+(.*)$", r.stdout, re.M)
+        self.assertEqual(len(results), 10, r.stdout)
+        for rest in results:
+            self.assertIn("# SKIP no /dev/kvm", rest)
+        self.assertEqual(r.stdout.strip().splitlines()[-1], "0 passed, 0 failed, 8 skipped")
 
 
 if __name__ == "__main__":
