@@ -52,7 +52,7 @@ TEST_BINS := $(addprefix $(O)/,$(TESTS))
 BENCH_SRCS := $(wildcard bench/*_$(ARCH).c) $(filter-out $(wildcard bench/*_x86_64.c bench/*_riscv64.c),$(wildcard bench/*.c))
 BENCH_BINS := $(addprefix $(O)/,$(basename $(BENCH_SRCS)))
 
-.PHONY: all lib tests runner bench_bins run_tests check unit bench matrix clean cppcheck sanitize
+.PHONY: all lib tests runner bench_bins run_tests check unit bench matrix review clean cppcheck sanitize
 .SECONDARY:
 
 all: $(O)/kvmcheck-run $(TEST_BINS) $(BENCH_BINS) $(O)/tests.list
@@ -113,6 +113,11 @@ matrix: all
 
 CPPCHECK_DEFS_x86_64 := -D__x86_64__
 CPPCHECK_DEFS_riscv64 := -D__riscv -D__riscv_xlen=64
+# make review PATCHES=FILE|DIR [BASE=debian|TREE|TREE@REF]: what a series does to the verdicts
+review: all
+	@test -n "$(PATCHES)" || { echo "make review: PATCHES=FILE (an mbox, a format-patch file or directory, a digest)" >&2; exit 2; }
+	./scripts/review.sh $(if $(BASE),--base '$(BASE)') '$(PATCHES)'
+
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem $(CPPCHECK_DEFS_$(ARCH)) \

@@ -13,6 +13,7 @@
 #   --arch x86_64|riscv64        (default: this machine's)
 #   --build-dir DIR              the make O= tree (default build/ARCH; built when missing)
 #   -j N  -t PATTERN  -g GROUP  -l  --timeout S  --junit FILE  --json FILE  --results DIR
+#   --review FILE                what a patch series does to the verdicts (scripts/review.sh; BASE= picks the base)
 #
 # Exit status: the runner's (0 nothing failed, 1 something failed), 2 bad usage, 3 the kernel
 # under test could not be booted or had no /dev/kvm (nothing was tested).
@@ -22,7 +23,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$top/scripts/lib.sh"
 
 usage() {
-	sed -n '4,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	sed -n '4,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 	exit "${1:-2}"
 }
 bad() { die 2 "$* (see --help)"; }
@@ -40,6 +41,9 @@ while [ $# -gt 0 ]; do
 	case $opt in
 	-h | --help) usage 0 ;;
 	-l | --list) list=1; guest_args+=(-l); shift; continue ;;
+	--review)
+		[ $# -ge 2 ] || bad "--review needs a FILE (mbox, format-patch file or directory, digest)"
+		exec "$top/scripts/review.sh" "$2" ;;
 	--target | --arch | --build-dir | -j | -t | -g | --timeout | --junit | --json | --results)
 		[ $# -ge 2 ] || bad "$opt needs a value"
 		val=$2

@@ -187,6 +187,9 @@ main() {
 		echo "$dir/k"
 		return
 	fi
+	# A killed review (scripts/review-kbuild.sh) may have left its series applied in place.
+	[ ! -d "$src/.kvmcheck-review-journal" ] ||
+		die 3 "build:$1: a review left a series applied in $src; run scripts/review-kbuild.sh src to revert it"
 	msg "# build: configuring $src ($base + $(fragments "$base" | xargs -n1 basename | tr '\n' ' '))"
 	configure "$src" "$obj" "$base"
 	build "$src" "$obj" "$dir/k"
