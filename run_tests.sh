@@ -148,6 +148,7 @@ else
 	logdir=$(mktemp -d "$build.qemu/$label.XXXXXX")
 	ln -sfn "${logdir##*/}" "$build.qemu/$label.latest"
 	# Keep the newest few runs per kernel.
+	# shellcheck disable=SC2012 # mktemp's names: ls -t orders them by age, nothing odd in them
 	ls -dt "$build.qemu/$label".?????? 2>/dev/null | tail -n +6 | xargs -r rm -rf
 fi
 t0=$EPOCHREALTIME
