@@ -38,10 +38,10 @@ stage() {
 		echo "### $name: no summary line (exit status $rc): counted as one failure"
 		line="0 passed, 1 failed, 0 skipped"
 	fi
-	set -- $line
-	total_p=$((total_p + $1))
-	total_f=$((total_f + $3))
-	total_s=$((total_s + ${5:-0}))
+	read -r p _ f _ s _ <<<"$line"
+	total_p=$((total_p + p))
+	total_f=$((total_f + f))
+	total_s=$((total_s + ${s:-0}))
 	[ "$rc" = 0 ] || status=1
 	echo "### $name: exit status $rc"
 }
@@ -71,6 +71,7 @@ fi
 
 # The riscv64 cross toolchain and static libc (libc6-dev-riscv64-cross is only a Recommends of
 # the compiler) and qemu-system-riscv64.
+# shellcheck disable=SC2317 # called through stage()
 riscv_suite() {
 	local pkgs=()
 
