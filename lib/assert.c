@@ -8,14 +8,13 @@
 #include "kvmcheck/test.h"
 #include "kvmcheck/report.h"
 
-static __thread int saved_errno;
-
+/* Called while a failed assert's arguments are evaluated: errno is still the ioctl's. */
 const char *kc_errno_str(void)
 {
 	static __thread char buf[64];
+	int err = errno;
 
-	snprintf(buf, sizeof(buf), "%s (errno %d)", strerror(saved_errno ? saved_errno : errno),
-		 saved_errno ? saved_errno : errno);
+	snprintf(buf, sizeof(buf), "%s (errno %d)", strerror(err), err);
 	return buf;
 }
 
@@ -24,7 +23,6 @@ void kc_assert_fail(const char *file, int line, const char *expr, const char *fm
 	char msg[KC_REASON_SIZE], reason[KC_REASON_SIZE];
 	va_list ap;
 
-	saved_errno = errno;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

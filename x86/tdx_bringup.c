@@ -45,6 +45,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "kvmcheck/test.h"
+#include "kvmcheck/host_kernel.h"
 #include "x86_64/x86_vm.h"
 #include "x86_64/sev.h"
 
@@ -134,14 +135,10 @@ static void test_tdx_vm_refused_when_not_advertised(void)
 /* 'Y'/'N' from a bool module parameter; -1 when the file is absent. */
 static int read_bool_param(const char *path)
 {
-	char buf[8] = { 0 };
-	FILE *f = fopen(path, "r");
+	char buf[8];
 
-	if (!f)
+	if (kc_read_file(path, buf, sizeof(buf)) < 0)
 		return -1;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '?';
-	fclose(f);
 	TEST_ASSERT(buf[0] == 'Y' || buf[0] == 'N', "%s reads '%s', expected Y or N", path, buf);
 	return buf[0] == 'Y';
 }
