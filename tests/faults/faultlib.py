@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Shared helpers of the fault-injection suite: where things are, and what "left behind" means."""
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+SCRIPTS = TOP / "scripts"
+BUILD = Path(os.environ.get("KVMCHECK_BUILD", TOP / "build" / "x86_64"))
+RUNNER = Path(os.environ.get("KVMCHECK_RUNNER", BUILD / "kvmcheck-run"))
+
+
+def run(argv, env=None, timeout=600, cwd=None):
+    """Run argv (a list, never a shell string); return (rc, stdout, stderr)."""
+    e = dict(os.environ)
+    if env:
+        e.update(env)
+    p = subprocess.run([str(a) for a in argv], capture_output=True, text=True, env=e,
+                       timeout=timeout, cwd=cwd, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr
+
+
+def tmp_entries(prefix="kvmcheck"):
+    """Names under $TMPDIR (or /tmp) that kvmcheck's scripts create: compared before and after
+    a run, a new one is something left behind."""
+    d = Path(os.environ.get("TMPDIR", tempfile.gettempdir()))
+    return {p.name for p in d.iterdir() if p.name.startswith(prefix)}
+
+
+def stray_processes(pattern):
+    """PIDs whose command line contains pattern (qemu-system-, kvmcheck-run ...)."""
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split() if int(x) != os.getpid()]
