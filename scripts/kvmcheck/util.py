@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""What every driver needs: messages, exit codes, atomic writes, locks, commands as argv lists."""
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+# The exit statuses of every entry point (docs/ORCHESTRATION.md).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_TESTED = 3
+EXIT_EMPTY = 4
+EXIT_INTERRUPTED = 130
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCRIPTS = os.path.join(TOP, "scripts")
+
+
+class InputError(Exception):
+    """Bad input from the user (a file, a line, an option): exit 2; the message names it."""
+
+
+def msg(text):
+    """Everything for humans goes to stderr: stdout of the drivers is data or the table."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def die(code, text):
+    prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "kvmcheck"
+    msg(f"{prog}: {text}")
+    sys.exit(code)
+
+
+def cache_dir(*parts):
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "kvmcheck", *parts)
+
+
+def atomic_write(path, data):
+    """Write path as a whole or not at all: a unique temporary in the same directory, fsync'd,
+    then renamed over path, so a reader (another run, a crash half-way) never sees a partial file."""
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=d, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w",
+                       **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path, obj):
+    atomic_write(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+@contextlib.contextmanager
+def file_lock(path, shared=False):
+    """An flock held for the block: writers of one cache entry take it exclusive, so two runs
+    never build the same entry at once; the lock dies with the process, never goes stale."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def run(argv, **kw):
+    """A command as an argv list, never a shell string: user input stays data."""
+    if isinstance(argv, str):
+        raise TypeError("run() takes an argv list, not a shell string")
+    return subprocess.run([str(a) for a in argv], check=False, **kw)
