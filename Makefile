@@ -18,6 +18,17 @@ endif
 
 CROSS_COMPILE ?=
 CC := $(CROSS_COMPILE)gcc
+
+# A fresh machine has no cross compiler: say which Debian packages bring it, instead of make's
+# 'Error 127' on the first object. The static link also needs the cross libc's libc.a.
+CROSS_PKGS_riscv64 := gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+ifneq ($(CROSS_COMPILE),)
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v $(CC) 2>/dev/null),)
+$(error $(CC) not found: apt-get install $(or $(CROSS_PKGS_$(ARCH)),a $(ARCH) cross compiler))
+endif
+endif
+endif
 O ?= build/$(ARCH)
 override O := $(patsubst %/,%,$(O))
 
@@ -52,7 +63,7 @@ TEST_BINS := $(addprefix $(O)/,$(TESTS))
 BENCH_SRCS := $(wildcard bench/*_$(ARCH).c) $(filter-out $(wildcard bench/*_x86_64.c bench/*_riscv64.c),$(wildcard bench/*.c))
 BENCH_BINS := $(addprefix $(O)/,$(basename $(BENCH_SRCS)))
 
-.PHONY: all lib tests runner bench_bins run_tests check unit bench matrix review clean cppcheck sanitize
+.PHONY: all lib tests runner bench_bins run_tests check unit faults lint bench matrix review clean cppcheck sanitize
 .SECONDARY:
 
 all: $(O)/kvmcheck-run $(TEST_BINS) $(BENCH_BINS) $(O)/tests.list
@@ -104,6 +115,14 @@ check: all
 
 unit: $(O)/kvmcheck-run
 	python3 tests/unit_main.py
+
+# The fault-injection suite: every way a verdict path was seen to lie, reproduced (tests/faults).
+faults: all
+	python3 tests/faults_main.py
+
+# shellcheck, pyflakes and cppcheck, one verdict per file.
+lint:
+	./tests/lint.sh
 
 bench: all
 	./bench/run_bench.sh $(BENCH_ARGS)

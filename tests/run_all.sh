@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # make check: the project's own tests, then the suite itself.
-#   1. unit tests of the host-side pieces (runner options, TAP, JSON, JUnit, harness)
+#   1. unit tests of the host-side pieces (runner options, TAP, JSON, JUnit, harness), the
+#      fault-injection suite (tests/faults) and the linters (tests/lint.sh)
 #   2. the suite under QEMU on Debian sid's kernel (works on every machine, /dev/kvm or not)
 #   3. the suite on the running kernel, where /dev/kvm is usable
 #   4. the riscv64 suite, cross-built, under QEMU on Debian sid's riscv64 kernel
@@ -51,6 +52,9 @@ stage unit python3 tests/unit_main.py
 make -s sanitize >/dev/null
 stage unit-asan env KVMCHECK_RUNNER="$top/build/sanitize-x86_64/kvmcheck-run" \
 	python3 tests/unit_main.py 'test_runner*.py'
+# Every way a verdict path was seen to lie, reproduced (tests/faults), and the static checks.
+stage faults python3 tests/faults_main.py
+stage lint ./tests/lint.sh
 stage qemu-sid ./run_tests.sh --target qemu:sid -j 2 --results "$out/qemu-sid" \
 	--json "$out/qemu-sid.json" --junit "$out/qemu-sid-junit.xml"
 # The matrix as CI shards it: one job per kernel line (bookworm, sid), then the merge of their
