@@ -27,85 +27,6 @@ usage() {
 	exit 2
 }
 
-# --- a user's own kernel ---------------------------------------------------------------------
-
-# The arch of a kernel image from its boot header, so a riscv Image is never handed to the x86
-# QEMU: x86 bzImage has "HdrS" at 0x202, a RISC-V Image "RSC\x05" at 0x38.
-image_arch() {
-	if [ "$(dd if="$1" bs=1 skip=514 count=4 2>/dev/null)" = HdrS ]; then
-		echo x86_64
-	elif [ "$(dd if="$1" bs=1 skip=56 count=3 2>/dev/null)" = RSC ]; then
-		echo riscv64
-	else
-		return 1
-	fi
-}
-
-# The release string inside a bzImage (setup header field kernel_version, at 0x20e, points to
-# it, offset by 0x200), so a kernel without modules still gets a kver.
-bzimage_kver() {
-	local off
-	off=$(od -An -tu2 -j526 -N2 "$1" | tr -d ' ')
-	[ -n "$off" ] && [ "$off" != 0 ] || return 1
-	dd if="$1" bs=1 skip=$((off + 512)) count=64 2>/dev/null | tr '\0' '\n' | head -n1 |
-		cut -d' ' -f1
-}
-
-user_kernel() {
-	local spec=$1 image mods="" arch kver="" tree="" dir hkver
-	image=${spec%%:*}
-	[ "$image" != "$spec" ] && mods=${spec#*:}
-	[ -f "$image" ] || die 2 "kernel image $image: no such file"
-	image=$(realpath "$image")
-	arch=$(image_arch "$image") ||
-		die 2 "$image is neither an x86 bzImage nor a RISC-V Image (give arch/x86/boot/bzImage or arch/riscv/boot/Image)"
-	if [ -n "$mods" ]; then
-		[ -d "$mods" ] || die 2 "modules directory $mods: no such directory"
-		mods=$(realpath "$mods")
-		# Accept both the install root (make modules_install INSTALL_MOD_PATH=X gives
-		# X/lib/modules/<kver>) and the <kver> directory itself.
-		if [ -d "$mods/lib/modules" ]; then
-			local n
-			n=$(find "$mods/lib/modules" -mindepth 1 -maxdepth 1 -type d | wc -l)
-			[ "$n" = 1 ] || die 2 "$mods/lib/modules holds $n kernel versions; name one: $mods/lib/modules/<kver>"
-			tree=$(find "$mods/lib/modules" -mindepth 1 -maxdepth 1 -type d)
-		elif [ -f "$mods/modules.order" ] || [ -d "$mods/kernel" ]; then
-			tree=$mods
-		else
-			die 2 "$mods holds neither lib/modules/<kver> nor a modules tree (kernel/, modules.order)"
-		fi
-		kver=${tree##*/}
-		# Modules built for another kernel load nowhere: say so now, not as a boot failure.
-		if [ "$arch" = x86_64 ] && hkver=$(bzimage_kver "$image") && [ -n "$hkver" ] &&
-			[ "$hkver" != "$kver" ]; then
-			die 2 "$tree holds modules for $kver but $image is $hkver"
-		fi
-	elif [ "$arch" = x86_64 ]; then
-		kver=$(bzimage_kver "$image") || kver=unknown
-	else
-		kver=$(strings -n 12 "$image" 2>/dev/null | sed -n 's/^Linux version \([^ ]*\).*/\1/p' |
-			head -n1)
-		[ -n "$kver" ] || kver=unknown
-	fi
-	# One normalised directory per (image, modules) pair, so its initramfs is cached apart from
-	# other kernels; symlinks, because a kernel tree is large and the user rebuilds it in place.
-	dir="$(kvmcheck_cache)/kernels/custom/$(printf '%s' "$image:$tree" | sha256sum | cut -c1-16)"
-	mkdir -p "$dir"
-	rm -f "$dir/vmlinuz" "$dir/Image"
-	if [ "$arch" = riscv64 ]; then ln -s "$image" "$dir/Image"; else ln -s "$image" "$dir/vmlinuz"; fi
-	rm -rf "$dir/modules"
-	if [ -n "$tree" ]; then
-		mkdir -p "$dir/modules/lib/modules"
-		ln -s "$tree" "$dir/modules/lib/modules/$kver"
-	fi
-	echo "$kver" >"$dir/kver"
-	echo "$arch" >"$dir/arch"
-	echo "$kver" >"$dir/version"
-	echo "custom" >"$dir/suite"
-	msg "# kernel: $image ($arch, $kver${tree:+, modules $tree})"
-	echo "$dir"
-}
-
 # --- Debian's kernels ------------------------------------------------------------------------
 
 # The kernel packages under the metapackage, one "name version" per line. Old kernels are one
@@ -260,7 +181,8 @@ esac
 # A path (it has a slash or names an existing file) is a user's kernel; a bare word a suite.
 if [ -e "${1%%:*}" ] || [[ $1 == */* ]]; then
 	[ $# = 1 ] || usage
-	user_kernel "$1"
+	# One reader of a user's image (boot header, size, release, modules) for every caller.
+	PYTHONPATH=$here${PYTHONPATH:+:$PYTHONPATH} exec python3 -m kvmcheck.kernels materialize "$1"
 else
 	debian_kernel "$@"
 fi

@@ -1,0 +1,436 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""A kernel line -> one verified kernel directory.
+
+resolve() turns what the user typed (bookworm, sid-riscv64, host, build:TREE, NAME=IMAGE:MODS)
+into a Line and refuses bad input with InputError (exit 2) before anything boots: a user's
+image is read here (boot header, size, version string) and its modules matched to it.
+materialize() fetches or builds the kernel (scripts/kernel-fetch.sh, scripts/kernel-build.sh)
+or, for a user's kernel, writes the normalised directory itself, and returns a KernelDir.
+
+Also a command line for the shell scripts, so a user's kernel is checked by one piece of code:
+    python3 -m kvmcheck.kernels resolve LINE        prints id kind arch spec (tab-separated)
+    python3 -m kvmcheck.kernels materialize LINE    prints the kernel directory
+Exit status: 0, 2 bad input (named), 3 the kernel could not be fetched, built or verified.
+"""
+import contextlib
+import dataclasses
+import hashlib
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+
+from . import util
+from .util import InputError
+
+SUITES = ("bookworm", "trixie", "sid")
+LINE_HELP = ("use bookworm, trixie, sid, sid-riscv64, host, build:debian, build:TREE or "
+             "IMAGE[:MODULES_DIR]")
+
+
+class KernelUnavailable(Exception):
+    """The kernel could not be fetched, built or verified: exit 3, the message says why."""
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str     # column name and expect/ID.txt
+    kind: str   # debian | host | build | custom
+    spec: str   # suite name, tree path, or IMAGE[:MODULES]
+    arch: str   # x86_64 | riscv64
+
+
+@dataclass(frozen=True)
+class KernelDir:
+    path: str
+    kver: str
+    arch: str
+    version: str
+    suite: str
+    image: str
+    modules: str | None
+
+    @classmethod
+    def load(cls, path):
+        path = os.path.abspath(path)
+        facts = {}
+        for name in ("kver", "arch", "version", "suite"):
+            try:
+                with open(os.path.join(path, name), encoding="utf-8") as f:
+                    facts[name] = f.read().strip()
+            except OSError as e:
+                raise InputError(f"{path} is not a kernel directory ({name}: {e.strerror})") from None
+            if not facts[name]:
+                raise InputError(f"{path} is not a kernel directory ({name} is empty)")
+        if facts["arch"] not in ("x86_64", "riscv64"):
+            raise InputError(f"{path}/arch: unknown architecture '{facts['arch']}'")
+        image = os.path.join(path, "Image" if facts["arch"] == "riscv64" else "vmlinuz")
+        if not os.path.isfile(image):
+            raise InputError(f"{path} is not a kernel directory (no {os.path.basename(image)})")
+        modules = os.path.join(path, "modules")
+        return cls(path=path, image=image, modules=modules if os.path.isdir(modules) else None,
+                   **facts)
+
+
+# --- a kernel image: what it is, read from its own header --------------------------------------
+
+@dataclass(frozen=True)
+class ImageInfo:
+    arch: str
+    kver: str | None     # the release string the image carries (None when unreadable, e.g.
+                         # a compressed RISC-V Image.gz)
+    size: int            # bytes the header says the file must have at least
+
+
+def _pe_min_size(data, path):
+    """The bytes a PE/COFF image (an EFI stub kernel) needs: the end of its last section's raw
+    data. None when there is no PE header."""
+    if data[:2] != b"MZ" or len(data) < 0x40:
+        return None
+    pe = struct.unpack_from("<I", data, 0x3c)[0]
+    if pe + 24 > len(data) or data[pe:pe + 4] != b"PE\0\0":
+        return None
+    nsect, = struct.unpack_from("<H", data, pe + 6)
+    optsz, = struct.unpack_from("<H", data, pe + 20)
+    sect = pe + 24 + optsz
+    end = 0
+    for i in range(nsect):
+        off = sect + 40 * i
+        if off + 40 > len(data):
+            raise InputError(f"{path}: truncated PE section table (section {i} of {nsect})")
+        rawsize, rawptr = struct.unpack_from("<II", data, off + 16)
+        end = max(end, rawptr + rawsize)
+    return end
+
+
+def _x86(data, path, fsize):
+    if len(data) < 0x264 or data[0x202:0x206] != b"HdrS":
+        return None
+    if data[0x1fe:0x200] != b"\x55\xaa":
+        raise InputError(f"{path}: not a bootable bzImage (no 0xAA55 boot flag at 0x1fe)")
+    proto, = struct.unpack_from("<H", data, 0x206)
+    if proto < 0x0204:
+        raise InputError(f"{path}: boot protocol {proto >> 8}.{proto & 0xff} is older than 2.04 "
+                         "(not a bzImage kvmcheck can boot)")
+    setup_sects = data[0x1f1] or 4
+    syssize, = struct.unpack_from("<I", data, 0x1f4)
+    need = (setup_sects + 1) * 512 + syssize * 16
+    pe = _pe_min_size(data, path)
+    if pe:
+        need = max(need, pe)
+    kver = None
+    ptr, = struct.unpack_from("<H", data, 0x20e)
+    if ptr:
+        s = data[ptr + 0x200:ptr + 0x200 + 256].split(b"\0", 1)[0]
+        m = re.match(rb"(\d+\.\d+[^\s]*)", s)
+        if not m:
+            raise InputError(f"{path}: the bzImage's kernel_version string is not a kernel "
+                             f"release ({s[:40]!r})")
+        kver = m.group(1).decode("ascii", "replace")
+    if need > fsize:
+        raise InputError(f"{path}: truncated: the boot header says {need} bytes, the file has "
+                         f"{fsize}")
+    return ImageInfo("x86_64", kver, need)
+
+
+def _riscv(data, path, fsize):
+    if len(data) < 0x40 or data[0x38:0x3c] != b"RSC\x05":
+        return None
+    image_size, = struct.unpack_from("<Q", data, 0x10)
+    need = _pe_min_size(data, path) or 0x40
+    # image_size is the memory the kernel occupies, bss included: never less than the file.
+    if image_size and image_size < fsize:
+        raise InputError(f"{path}: not a RISC-V Image (header image_size {image_size} is "
+                         f"smaller than the file, {fsize} bytes)")
+    if need > fsize:
+        raise InputError(f"{path}: truncated: the PE header says {need} bytes, the file has "
+                         f"{fsize}")
+    return ImageInfo("riscv64", None, need)
+
+
+_BANNER = re.compile(rb"Linux version (\d+\.\d+[^\s\0]*)")
+
+
+def image_info(path):
+    """The arch, release and needed size of a kernel image, read from its boot header; InputError
+    for a file that is missing, unreadable, not a kernel, or shorter than its header says."""
+    try:
+        with open(path, "rb") as f:
+            fsize = os.fstat(f.fileno()).st_size
+            data = f.read(0x10000)
+    except FileNotFoundError:
+        raise InputError(f"kernel image {path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"kernel image {path}: is a directory, not a bzImage/Image") from None
+    except OSError as e:
+        raise InputError(f"kernel image {path}: {e.strerror}") from None
+    info = _x86(data, path, fsize) or _riscv(data, path, fsize)
+    if info is None:
+        raise InputError(f"{path} is neither an x86 bzImage nor a RISC-V Image (give "
+                         "arch/x86/boot/bzImage or arch/riscv/boot/Image)")
+    if info.kver is None and info.arch == "riscv64":
+        # An uncompressed Image carries its banner; read it in chunks, never the whole file.
+        with open(path, "rb") as f:
+            tail = b""
+            while chunk := f.read(1 << 20):
+                m = _BANNER.search(tail + chunk)
+                if m:
+                    info = dataclasses.replace(info, kver=m.group(1).decode("ascii", "replace"))
+                    break
+                tail = chunk[-128:]
+    return info
+
+
+# --- a user's modules --------------------------------------------------------------------------
+
+def modules_tree(mods, path_for_msgs=None):
+    """The lib/modules/<kver> directory in MODS: the install root (make modules_install
+    INSTALL_MOD_PATH=X gives X/lib/modules/<kver>, a package gives X/usr/lib/modules/<kver> or
+    X/lib/modules/<kver>), a kernel dir's modules/, or the <kver> directory itself."""
+    shown = path_for_msgs or mods
+    if not os.path.isdir(mods):
+        raise InputError(f"modules directory {shown}: no such directory")
+    for sub in ("lib/modules", "usr/lib/modules"):
+        root = os.path.join(mods, sub)
+        if os.path.isdir(root):
+            # Symlinked <kver> dirs count: a kernel dir's modules may point at the user's tree.
+            vers = sorted(e for e in os.listdir(root) if os.path.isdir(os.path.join(root, e)))
+            if len(vers) != 1:
+                raise InputError(f"{shown}/{sub} holds {len(vers)} kernel versions"
+                                 f"{' (' + ', '.join(vers) + ')' if vers else ''}; "
+                                 f"name one: {shown}/{sub}/<kver>")
+            return os.path.realpath(os.path.join(root, vers[0]))
+    if os.path.isfile(os.path.join(mods, "modules.order")) or \
+            os.path.isdir(os.path.join(mods, "kernel")):
+        return os.path.realpath(mods)
+    raise InputError(f"{shown} holds neither lib/modules/<kver> nor a modules tree "
+                     "(kernel/, modules.order)")
+
+
+def _has_module(tree, name):
+    """Whether TREE has module NAME as a file, or lists it in modules.builtin."""
+    for d, _, files in os.walk(os.path.join(tree, "kernel")):
+        for f in files:
+            if re.fullmatch(re.escape(name) + r"\.ko(\.xz|\.zst|\.gz)?", f):
+                return True
+    with contextlib.suppress(OSError), open(os.path.join(tree, "modules.builtin"),
+                                            encoding="utf-8") as f:
+        return any(line.strip().endswith(f"/{name}.ko") for line in f)
+    return False
+
+
+def check_custom(spec):
+    """IMAGE[:MODULES_DIR] checked: returns (image, tree or None, ImageInfo)."""
+    image, sep, mods = spec.partition(":")
+    if not image:
+        raise InputError(f"{spec}: no image before ':'")
+    info = image_info(image)
+    tree = None
+    if sep and mods:
+        tree = modules_tree(mods)
+        kver = os.path.basename(tree)
+        if info.kver and info.kver != kver:
+            raise InputError(f"{tree} holds modules for {kver} but {image} is {info.kver}")
+        if not _has_module(tree, "kvm"):
+            raise InputError(f"{tree} has no kvm module and its modules.builtin does not list "
+                             f"kvm: this kernel was built without KVM")
+    elif sep:
+        raise InputError(f"{spec}: no modules directory after ':'")
+    return os.path.realpath(image), tree, info
+
+
+# --- resolve -----------------------------------------------------------------------------------
+
+def host_usable():
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def resolve(text):
+    """What the user asked for, as a Line; bad input raises InputError naming it."""
+    line = text
+    name = None
+    if "=" in line:
+        name, _, line = line.partition("=")
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", name):
+            raise InputError(f"kernel line name '{name}' must be letters, digits, . _ -")
+    if line in ("bookworm", "trixie", "sid", "unstable"):
+        spec = "sid" if line == "unstable" else line
+        return Line(name or spec, "debian", spec, "x86_64")
+    if line in ("riscv64", "sid-riscv64", "trixie-riscv64", "unstable-riscv64"):
+        spec = line.removesuffix("-riscv64")
+        spec = "sid" if spec in ("riscv64", "unstable") else spec
+        return Line(name or f"{spec}-riscv64", "debian", spec, "riscv64")
+    if line == "bookworm-riscv64":
+        raise InputError(f"kernel line {line}: bookworm has no riscv64 kernel (use sid-riscv64)")
+    if line == "host":
+        if not host_usable():
+            raise InputError("kernel line host: no usable /dev/kvm on this machine (drop 'host' "
+                             "or run where /dev/kvm opens read-write)")
+        return Line(name or "host", "host", "host", os.uname().machine)
+    if line.startswith("build:"):
+        spec = line[len("build:"):]
+        if not spec:
+            raise InputError(f"kernel line {line}: build: wants 'debian' or a kernel tree")
+        if spec == "debian":
+            lid = name or "build-debian"
+        else:
+            if not (os.path.isfile(os.path.join(spec, "Makefile")) and
+                    os.path.isfile(os.path.join(spec, "Kconfig"))):
+                raise InputError(f"kernel line {line}: {spec} is not a kernel tree (no Makefile "
+                                 "and Kconfig)")
+            spec = os.path.realpath(spec)
+            lid = name or f"build-{os.path.basename(spec)}"
+        if os.environ.get("KASAN", "0") == "1":
+            lid += "-kasan"
+        return Line(lid, "build", spec, "x86_64")
+    image = line.partition(":")[0]
+    if os.path.lexists(image) or "/" in line:
+        try:
+            image, tree, info = check_custom(line)
+        except InputError as e:
+            raise InputError(f"kernel line {text}: {e}") from None
+        spec = image + (f":{tree}" if tree else "")
+        return Line(name or f"custom-{os.path.basename(line.partition(':')[0])}", "custom",
+                    spec, info.arch)
+    raise InputError(f"unknown kernel line '{text}': {LINE_HELP}")
+
+
+# --- materialize -------------------------------------------------------------------------------
+
+def _script(argv, env=None, log=None, timeout=None):
+    """Run a kernel script; its stderr goes to log (a path) or ours, and the last line that is
+    not progress ('# ...') is the reason when it fails. Returns the directory it printed."""
+    e = dict(os.environ, **(env or {}))
+    with contextlib.ExitStack() as stack:
+        errf = stack.enter_context(open(log, "a", encoding="utf-8")) if log else None
+        p = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=e, text=True)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise KernelUnavailable(f"{os.path.basename(argv[0])} took more than {timeout} s")
+        except BaseException:
+            p.kill()
+            p.communicate()
+            raise
+        (errf or sys.stderr).write(err)
+        (errf or sys.stderr).flush()
+    reasons = [x for x in err.splitlines() if x.strip() and not x.startswith("# ")]
+    reason = reasons[-1] if reasons else f"{os.path.basename(argv[0])} exited {p.returncode}"
+    # The scripts prefix their messages with their name: keep the reason, drop the prefix.
+    reason = re.sub(r"^[\w.-]+\.sh: ", "", reason)
+    if p.returncode == util.EXIT_USAGE:
+        raise InputError(reason)
+    if p.returncode != 0:
+        raise KernelUnavailable(reason)
+    path = out.strip().splitlines()[-1] if out.strip() else ""
+    if not path:
+        raise KernelUnavailable(f"{os.path.basename(argv[0])} printed no kernel directory")
+    return path
+
+
+def _custom_dir(line):
+    """The normalised directory of a user's kernel: symlinks to their image and modules (a tree
+    is large and rebuilt in place), one directory per (image, modules) pair so its initramfs is
+    cached apart. Rewritten only when what it says changed; replaced atomically, under a lock."""
+    image, tree, info = check_custom(line.spec)
+    kver = os.path.basename(tree) if tree else (info.kver or "unknown")
+    key = hashlib.sha256(f"{image}:{tree or ''}".encode()).hexdigest()[:16]
+    root = util.cache_dir("kernels", "custom")
+    path = os.path.join(root, key)
+    want = {"kver": kver, "arch": info.arch, "version": kver, "suite": "custom"}
+    img_name = "Image" if info.arch == "riscv64" else "vmlinuz"
+    with util.file_lock(os.path.join(root, ".lock")):
+        with contextlib.suppress(InputError):
+            k = KernelDir.load(path)
+            if ({n: getattr(k, n) for n in want} == want and
+                    os.readlink(k.image) == image and
+                    (os.path.realpath(os.path.join(path, "modules", "lib", "modules", kver))
+                     if tree else None) == tree and (k.modules is None) == (tree is None)):
+                return k
+        new = tempfile.mkdtemp(dir=root, prefix=".new.")
+        try:
+            os.chmod(new, 0o755)
+            os.symlink(image, os.path.join(new, img_name))
+            if tree:
+                os.makedirs(os.path.join(new, "modules", "lib", "modules"))
+                os.symlink(tree, os.path.join(new, "modules", "lib", "modules", kver))
+            for n, v in want.items():
+                util.atomic_write(os.path.join(new, n), v + "\n")
+            old = None
+            if os.path.lexists(path):
+                old = tempfile.mkdtemp(dir=root, prefix=".old.")
+                os.rename(path, os.path.join(old, "k"))
+            os.rename(new, path)
+            new = None
+            if old:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            if new:
+                shutil.rmtree(new, ignore_errors=True)
+    return KernelDir.load(path)
+
+
+def materialize(line, *, log=None, timeout=None):
+    """The kernel directory of LINE: fetched (Debian; verified against the hashes recorded at
+    unpack time and fetched again on mismatch), built (build:), or normalised (a user's kernel,
+    whose image is checked again here: it may have been rebuilt since resolve())."""
+    if line.kind == "debian":
+        arch = "riscv64" if line.arch == "riscv64" else "amd64"
+        path = _script([os.path.join(util.SCRIPTS, "kernel-fetch.sh"), line.spec, arch],
+                       log=log, timeout=timeout or 1800)
+    elif line.kind == "build":
+        kasan = "1" if line.id.endswith("-kasan") else "0"
+        path = _script([os.path.join(util.SCRIPTS, "kernel-build.sh"), line.spec],
+                       env={"KASAN": kasan}, log=log, timeout=timeout or 6 * 3600)
+    elif line.kind == "custom":
+        try:
+            return _custom_dir(line)
+        except OSError as e:
+            raise KernelUnavailable(f"{line.spec}: {e}") from None
+    else:
+        raise ValueError(f"kernel line {line.id} ({line.kind}) has no kernel directory")
+    try:
+        k = KernelDir.load(path)
+    except InputError as e:
+        raise KernelUnavailable(str(e)) from None
+    if k.arch != line.arch:
+        raise KernelUnavailable(f"{path} is a {k.arch} kernel, the line {line.id} wants {line.arch}")
+    return k
+
+
+def main(argv):
+    if len(argv) != 2 or argv[0] not in ("resolve", "materialize"):
+        util.die(util.EXIT_USAGE, "usage: python3 -m kvmcheck.kernels resolve|materialize LINE")
+    try:
+        line = resolve(argv[1])
+        if argv[0] == "resolve":
+            print(f"{line.id}\t{line.kind}\t{line.arch}\t{line.spec}")
+            return 0
+        k = materialize(line)
+        if line.kind == "custom":
+            util.msg(f"# kernel: {k.image} -> {os.path.realpath(k.image)} ({k.arch}, {k.kver}"
+                     f"{', modules ' + os.path.realpath(os.path.join(k.modules, 'lib', 'modules', k.kver)) if k.modules else ', no modules'})")
+        print(k.path)
+        return 0
+    except InputError as e:
+        util.die(util.EXIT_USAGE, str(e))
+    except KernelUnavailable as e:
+        util.die(util.EXIT_NOT_TESTED, str(e))
+    except KeyboardInterrupt:
+        return util.EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
