@@ -1,44 +1,85 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# kernel-build.sh debian|KERNEL_TREE      build a kernel with what kvmcheck needs turned on
+# kernel-build.sh [OPTIONS] debian|TREE|TREE@REF    build a kernel with what kvmcheck needs turned on
 #
 #   debian        Debian sid's linux-source-7.x package (fetched like the kernels), configured
 #                 from defconfig + kvm_guest.config + scripts/config/{trim,kvmcheck}.config
-#   KERNEL_TREE   a kernel source tree; its .config when it has one (olddefconfig), else
-#                 defconfig, + scripts/config/kvmcheck.config; built in the tree (in place, as
-#                 git bisect expects)
+#   TREE          a kernel source tree; its .config when it has one (olddefconfig), else
+#                 defconfig + kvm_guest.config + trim.config, + scripts/config/kvmcheck.config;
+#                 built in the tree (in place, as git bisect expects)
+#   TREE@REF      a git ref of TREE, checked out once into a worktree under the cache (the
+#                 user's checkout is never switched or dirtied) and built there
 #   KASAN=1       also merge scripts/config/kasan.config
 #
-# Prints a kernel directory on stdout in kernel-fetch.sh's layout (vmlinuz, modules/lib/modules/
-# <kver>, kver, arch, version, suite), so run_tests.sh takes it as
-# --target qemu:DIR/vmlinuz:DIR/modules. Results are cached under ~/.cache/kvmcheck/builds/ by
-# source version + fragment hash: a second call with the same inputs builds nothing, and a
-# changed fragment rebuilds only what it touches (the object tree is kept per source version).
+#   --arch ARCH   x86_64 (default) or riscv64 (cross-built with gcc-riscv64-linux-gnu, plus
+#                 review/config/riscv64-trim.config; a clean TREE gets an object tree in the cache)
+#   --source      print the source tree only: Debian's source is fetched and unpacked, a series
+#                 an interrupted run left applied is reverted; nothing is configured or built
+#   --series DIR  the kernel with DIR's *.patch applied in name order (`patch -p1`): the base is
+#                 built (or taken from the cache) first, the series is applied in the base's own
+#                 source tree, the object tree rebuilds only what it touched, the result is copied
+#                 out and the series reverted. A journal in the source tree makes the revert
+#                 happen even after a kill (whoever takes the tree next finishes it first).
 #
-# Exit status: 0 built (or cached), 2 bad usage, 3 fetch or build failed (log path on stderr).
+# Prints a kernel directory on stdout in kernel-fetch.sh's layout (vmlinuz or Image,
+# modules/lib/modules/<kver>, kver, arch, version, suite), so run_tests.sh takes it as
+# --target qemu:DIR/vmlinuz:DIR/modules. Results are cached under ~/.cache/kvmcheck/builds/ by
+# source version + arch + fragment hash (+ the series' hash): a second call with the same inputs
+# builds nothing, and a changed fragment rebuilds only what it touches (the object tree is kept
+# per source version). One lock per source tree: two builds never share a tree at once.
+#
+# Exit status: 0 built (or cached), 2 bad usage or not a kernel tree, 3 fetch or build failed
+# (the reason and the log's path on stderr), 4 the series does not apply to this base.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(dirname "$here")
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
 
+# The header above, up to the first line that is not a comment.
 usage() {
-	sed -n '4,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
-	exit 2
+	awk 'NR == 1 || /SPDX-License-Identifier/ { next } !/^#/ { exit }
+		{ sub(/^# ?/, ""); if (started || $0 != "") { started = 1; print } }' "${BASH_SOURCE[0]}" >&2
+	exit "${1:-2}"
 }
 
 builds=$(kvmcheck_cache)/builds
 kasan=${KASAN:-0}
+arch=x86_64
 
-# The fragments this build merges, in order; their hash is part of the cache key.
+# --- what to build -------------------------------------------------------------------------
+
+kmake_arch() { case $1 in x86_64) echo x86 ;; riscv64) echo riscv ;; esac; }
+image_rel() { case $1 in x86_64) echo arch/x86/boot/bzImage ;; riscv64) echo arch/riscv/boot/Image ;; esac; }
+image_name() { case $1 in x86_64) echo vmlinuz ;; riscv64) echo Image ;; esac; }
+target_name() { case $1 in x86_64) echo bzImage ;; riscv64) echo Image ;; esac; }
+
+# cross: the CROSS_COMPILE prefix, empty for a native build.
+cross() {
+	[ "$arch" = "$(uname -m)" ] && return 0
+	need "$arch-linux-gnu-gcc" "gcc-${arch//_/-}-linux-gnu"
+	echo "$arch-linux-gnu-"
+}
+
+# The fragments this build merges, in order; their hash is part of the cache key (kept as it
+# was for x86_64, so the matrix's cached builds stay valid).
 fragments() {
 	[ "$1" = defconfig ] && echo "$here/config/trim.config"
+	[ "$arch" = riscv64 ] && [ "$1" = defconfig ] && echo "$top/review/config/riscv64-trim.config"
 	echo "$here/config/kvmcheck.config"
 	[ "$kasan" = 1 ] && echo "$here/config/kasan.config"
 	return 0
 }
 
 frag_hash() { fragments "$1" | xargs cat | sha256sum | cut -c1-12; }
+
+# kmake ARGS...: make in the source tree with the arch, cross compiler and object tree.
+kmake() {
+	local cc
+	cc=$(cross)
+	make -C "$src" ${obj:+O="$obj"} ARCH="$(kmake_arch "$arch")" ${cc:+CROSS_COMPILE="$cc"} "$@"
+}
 
 # fetch_debian_source: unpack sid's linux-source-7.x once; prints "SRCDIR VERSION".
 fetch_debian_source() {
@@ -65,8 +106,16 @@ fetch_debian_source() {
 	ver=$(apt_private apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n1)
 	srcdir=$builds/src/$pkg-$ver
 	if [ ! -f "$srcdir/.kvmcheck-complete" ]; then
+		mkdir -p "$builds/src"
+		# Two first fetches at once: one unpacks, the other waits and finds it complete.
+		exec 7>"$builds/src/.fetch-lock"
+		flock 7
+	fi
+	if [ ! -f "$srcdir/.kvmcheck-complete" ]; then
 		msg "# build: downloading $pkg $ver"
 		tmp=$(mktemp -d "$builds/.src.XXXXXX")
+		# shellcheck disable=SC2064 # the path is fixed now
+		trap "rm -rf '$tmp'" EXIT
 		(cd "$tmp" && apt_private apt-get download "$pkg" >"$log" 2>&1) ||
 			die 3 "build:debian: download of $pkg failed: $(grep -m1 -E '^(W|E):' "$log" | cut -c1-160)"
 		dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" --wildcards '*.tar.xz'
@@ -75,30 +124,191 @@ fetch_debian_source() {
 		msg "# build: unpacking $(basename "$tarball")"
 		mkdir -p "$tmp/src"
 		tar -xJf "$tarball" -C "$tmp/src" --strip-components=1
+		touch "$tmp/src/.kvmcheck-complete"
 		rm -rf "$srcdir"
-		mkdir -p "$builds/src"
-		mv "$tmp/src" "$srcdir"
+		mv -T "$tmp/src" "$srcdir"
 		rm -rf "$tmp"
-		touch "$srcdir/.kvmcheck-complete"
+		trap - EXIT
 	fi
+	exec 7>&-
 	echo "$srcdir $ver"
 }
 
-# configure SRC OBJ BASE: write OBJ/.config from BASE (defconfig or olddefconfig) + fragments.
+# --- the source tree ---------------------------------------------------------------------------
+
+# resolve SPEC: sets src, obj, ver, srcid (cache-key part), base (defconfig|olddefconfig).
+resolve() {
+	local spec=$1 dir ref="" sha
+	if [ "$spec" = debian ]; then
+		local fetched
+		fetched=$(fetch_debian_source) || exit 3
+		read -r src ver <<<"$fetched"
+		srcid=debian
+		base=defconfig
+		if [ "$arch" = x86_64 ]; then
+			# One object tree per source version, whatever the fragments: a changed fragment
+			# then rebuilds only what its options touch (Kbuild tracks CONFIG_ use per file).
+			obj=$builds/obj/debian-$ver
+		else
+			# A hard-linked copy of its own: a series applied for a riscv64 review never
+			# shows in an x86_64 build of the same version running at the same time.
+			local pristine=$src
+			src=$pristine.$arch
+			if [ ! -f "$src/.kvmcheck-complete" ]; then
+				exec 7>"$builds/src/.fetch-lock"
+				flock 7
+				if [ ! -f "$src/.kvmcheck-complete" ]; then
+					msg "# build: hard-linking $pristine for $arch"
+					local tmp
+					tmp=$(mktemp -d "$builds/src/.link.XXXXXX")
+					cp -al "$pristine/." "$tmp/"
+					rm -rf "$src"
+					mv -T "$tmp" "$src"
+				fi
+				exec 7>&-
+			fi
+			obj=$builds/obj/debian-$ver-$arch
+		fi
+		return
+	fi
+	case $spec in
+	*@*) dir=${spec%@*} ref=${spec##*@} ;;
+	*) dir=$spec ;;
+	esac
+	dir=$(realpath -e "$dir" 2>/dev/null) || die 2 "build:$spec: no such kernel tree"
+	{ [ -f "$dir/Makefile" ] && [ -f "$dir/Kconfig" ]; } ||
+		die 2 "build:$spec: not a kernel tree (no Makefile/Kconfig)"
+	if [ -n "$ref" ]; then
+		need git git
+		sha=$(git -C "$dir" rev-parse --verify -q "$ref^{commit}") ||
+			die 2 "build:$spec: $ref is not a commit of $dir"
+		src=$builds/wt/${sha:0:12}
+		mkdir -p "$builds/wt"
+		exec 7>"$builds/wt/.lock"
+		flock 7
+		if [ ! -f "$src/Makefile" ]; then
+			rm -rf "$src"
+			git -C "$dir" worktree add --detach -f "$src" "$sha" >/dev/null 2>&1 ||
+				die 3 "build:$spec: git worktree add $src failed"
+		fi
+		exec 7>&-
+		srcid=git-${sha:0:12}
+	else
+		src=$dir
+		srcid=tree-$(printf '%s' "$src" | sha256sum | cut -c1-8)
+	fi
+	# The tree's own .config, unless it is the one an earlier call of ours wrote there.
+	base=defconfig
+	if [ -f "$src/.config" ] && [ "$(sha256sum <"$src/.config")" != "$(cat "$src/.kvmcheck-config.sha" 2>/dev/null)" ]; then
+		base=olddefconfig
+	fi
+	# A tree configured in place cannot also be built with O= (Kbuild refuses): the tree it is
+	# for x86_64, or whenever it has its .config; a clean tree gets an object tree per arch.
+	obj=""
+	if [ "$arch" != x86_64 ] && [ "$base" = defconfig ]; then
+		obj=$builds/obj/$srcid-$arch
+	fi
+}
+
+# tree_version: the tree's version as a cache-key part. A git tree's version is its commit (plus
+# a hash of uncommitted changes): bisect visits many commits of one kernelversion.
+tree_version() {
+	local v
+	v=$(make -s -C "$src" kernelversion 2>/dev/null) || die 3 "build:$src: make kernelversion failed"
+	if git -C "$src" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+		v=$v-$(git -C "$src" rev-parse --short=12 HEAD)
+		if ! git -C "$src" diff --quiet HEAD 2>/dev/null; then
+			v=$v-dirty$(git -C "$src" diff HEAD | sha256sum | cut -c1-8)
+		fi
+	fi
+	echo "$v"
+}
+
+# lock_tree: the exclusive lock of this source tree (and its object trees), held until exit.
+lock_tree() {
+	mkdir -p "$builds/locks"
+	exec 8>"$builds/locks/$(printf '%s' "$src" | sha256sum | cut -c1-16).lock"
+	flock 8
+}
+
+# --- the journal: a series applied in place, undone whatever happens -----------------------------
+
+journal() { echo "$src/.kvmcheck-review-journal"; }
+
+# touched PATCH...: the files the patches write, relative to the tree (-p1 paths).
+touched() {
+	sed -n -E 's#^(\+\+\+|---) ([^ \t]+).*#\2#p' "$@" | grep -v '^/dev/null$' | sed 's#^[^/]*/##' | sort -u
+}
+
+# finish_journal [quiet]: undo a series applied in place (one an interrupted run left, too).
+# Originals are copied back with a fresh mtime (never cp -p): an older mtime would leave the
+# patched object in place.
+finish_journal() {
+	local j f
+	j=$(journal)
+	[ -d "$j" ] || return 0
+	[ "${1:-}" = quiet ] || msg "# build: reverting a series left applied in $src by an interrupted run"
+	if [ -f "$j/files" ]; then
+		while IFS= read -r f; do
+			if [ -f "$j/orig/$f" ]; then
+				cp "$j/orig/$f" "$src/$f.kvtmp" && mv -f "$src/$f.kvtmp" "$src/$f"
+			else
+				rm -f "$src/$f" # the series created it
+			fi
+		done <"$j/files"
+	fi
+	rm -rf "$j"
+}
+
+# apply_in_place PATCH...: journal the originals, break hard links, apply. 4 when one fails.
+apply_in_place() {
+	local j f p
+	j=$(journal)
+	rm -rf "$j"
+	mkdir -p "$j/orig"
+	touched "$@" >"$j/files.tmp"
+	while IFS= read -r f; do
+		[ -f "$src/$f" ] || continue
+		mkdir -p "$j/orig/$(dirname "$f")"
+		cp -p "$src/$f" "$j/orig/$f"
+		# A fresh inode: the riscv64 source is hard-linked to the pristine one.
+		cp -p "$src/$f" "$src/$f.kvtmp" && mv -f "$src/$f.kvtmp" "$src/$f"
+	done <"$j/files.tmp"
+	mv "$j/files.tmp" "$j/files" # the journal is valid from here on
+	for p in "$@"; do
+		patch -p1 -d "$src" --no-backup-if-mismatch -r - -s -f -i "$p" >&2 || return 4
+	done
+}
+
+# --- configure and build -------------------------------------------------------------------------
+
+check_tools() {
+	need make make
+	need gcc gcc
+	need flex flex
+	need bison bison
+	need bc bc
+	need patch patch
+	[ -f /usr/include/libelf.h ] || need_pkg_header libelf-dev
+	[ -f /usr/include/openssl/ssl.h ] || need_pkg_header libssl-dev
+	cross >/dev/null
+}
+
+# configure: write the .config from defconfig or the tree's own (olddefconfig) + fragments.
 configure() {
-	local src=$1 obj=$2 base=$3 extra=() f
+	local extra=() f cfgdir=${obj:-$src}
 	if [ "$base" = defconfig ]; then
-		make -C "$src" ${obj:+O="$obj"} defconfig >/dev/null
+		kmake defconfig >/dev/null
 		# kvm_guest.config: virtio, paravirt and the serial console a QEMU guest boots with.
 		[ -f "$src/kernel/configs/kvm_guest.config" ] && extra+=("$src/kernel/configs/kvm_guest.config")
 	fi
 	mapfile -t frags < <(fragments "$base")
-	local cfgdir=${obj:-$src}
 	# -m: merge only (we run olddefconfig ourselves, with O= when there is one).
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$cfgdir" "$cfgdir/.config" "${extra[@]}" \
-		"${frags[@]}" >"$cfgdir/.kvmcheck-merge.log" 2>&1 ||
+	ARCH=$(kmake_arch "$arch") "$src/scripts/kconfig/merge_config.sh" -m -O "$cfgdir" \
+		"$cfgdir/.config" "${extra[@]}" "${frags[@]}" >"$cfgdir/.kvmcheck-merge.log" 2>&1 ||
 		die 3 "merge_config.sh failed: see $cfgdir/.kvmcheck-merge.log"
-	make -C "$src" ${obj:+O="$obj"} olddefconfig >/dev/null
+	kmake olddefconfig >/dev/null
+	[ "$base" = olddefconfig ] || sha256sum <"$cfgdir/.config" >"$cfgdir/.kvmcheck-config.sha"
 	# Say what the fragment asked for but this kernel version lacks (not fatal: 6.1 has no
 	# KVM_SW_PROTECTED_VM), so a missing feature is visible in the log, not a mystery skip.
 	for f in "${frags[@]}"; do
@@ -108,92 +318,124 @@ configure() {
 	done
 }
 
-# build SRC OBJ STAGE: bzImage + modules, modules_install into STAGE/modules, kernel-dir files.
+# build DEST: image + modules, modules_install into a staging directory next to DEST, the
+# kernel-dir files, then one rename: DEST is complete or absent, never half-written.
 build() {
-	local src=$1 obj=$2 stage=$3 log kver t0
+	local dest=$1 log kver t0 stage
 	log=${obj:-$src}/.kvmcheck-build.log
 	t0=$(date +%s)
-	msg "# build: make -j$(nproc) bzImage modules (log: $log)"
-	make -C "$src" ${obj:+O="$obj"} -j"$(nproc)" bzImage modules >"$log" 2>&1 ||
-		die 3 "build failed: $(grep -m1 -E 'error|Error' "$log" | cut -c1-200); full log: $log"
-	rm -rf "$stage"
+	mkdir -p "$(dirname "$dest")"
+	stage=$(mktemp -d "$(dirname "$dest")/.stage.XXXXXX")
+	# shellcheck disable=SC2064 # the path is fixed now
+	trap "rm -rf '$stage'; rmdir --ignore-fail-on-non-empty '$(dirname "$dest")'; finish_journal quiet" EXIT
+	msg "# build: make -j$(nproc) $(target_name "$arch") modules ($arch, log: $log)"
+	kmake -j"$(nproc)" "$(target_name "$arch")" modules >"$log" 2>&1 ||
+		die 3 "build failed: $(grep -m1 -E ' error|Error ' "$log" | cut -c1-200); full log: $log"
 	mkdir -p "$stage/modules"
-	make -C "$src" ${obj:+O="$obj"} INSTALL_MOD_PATH="$stage/modules" INSTALL_MOD_STRIP=1 \
-		modules_install >>"$log" 2>&1 || die 3 "modules_install failed: see $log"
+	kmake INSTALL_MOD_PATH="$stage/modules" INSTALL_MOD_STRIP=1 modules_install >>"$log" 2>&1 ||
+		die 3 "modules_install failed: see $log"
 	kver=$(cat "${obj:-$src}/include/config/kernel.release")
-	cp "${obj:-$src}/arch/x86/boot/bzImage" "$stage/vmlinuz"
+	cp "${obj:-$src}/$(image_rel "$arch")" "$stage/$(image_name "$arch")"
 	echo "$kver" >"$stage/kver"
-	echo x86_64 >"$stage/arch"
+	echo "$arch" >"$stage/arch"
 	echo custom >"$stage/suite"
 	echo "$(($(date +%s) - t0))" >"$stage/build_s"
-	echo "$kver" >"$stage/version" # last: marks the directory complete
-	msg "# build: $kver in $(($(date +%s) - t0)) s"
+	echo "$kver" >"$stage/version"
+	rm -rf "$dest"
+	mv -T "$stage" "$dest"
+	trap finish_journal_quiet EXIT
+	msg "# build: $kver ($arch) in $(($(date +%s) - t0)) s"
 }
+finish_journal_quiet() { finish_journal quiet; }
 
-main() {
-	[ $# = 1 ] || usage
-	case $1 in -h | --help) usage ;; esac
-	need make make
-	need gcc gcc
-	need flex flex
-	need bison bison
-	need bc bc
-	command -v pkg-config >/dev/null 2>&1 || true
-	[ -f /usr/include/libelf.h ] || need_pkg_header libelf-dev
-	[ -f /usr/include/openssl/ssl.h ] || need_pkg_header libssl-dev
-	mkdir -p "$builds"
-
-	local src ver key dir obj base suffix=""
+# base_kernel: the kernel of the source as it is; prints its directory. Holds the tree's lock.
+base_kernel() {
+	local key dir suffix=""
 	[ "$kasan" = 1 ] && suffix=-kasan
-	if [ "$1" = debian ]; then
-		read -r src ver < <(fetch_debian_source)
-		[ -n "${src:-}" ] || exit 3
-		base=defconfig
-		key=debian-$ver-$(frag_hash "$base")$suffix
-		dir=$builds/$key
-		# One object tree per source version, whatever the fragments: a changed fragment
-		# then rebuilds only what its options touch (Kbuild tracks CONFIG_ use per file).
-		obj=$builds/obj/debian-$ver$suffix
-	else
-		src=$(realpath "$1" 2>/dev/null) || die 2 "build:$1: no such kernel tree"
-		{ [ -f "$src/Makefile" ] && [ -f "$src/Kconfig" ]; } || die 2 "build:$1: not a kernel tree (no Makefile/Kconfig)"
-		ver=$(make -s -C "$src" kernelversion 2>/dev/null) || die 3 "build:$1: make kernelversion failed"
-		# A git tree's version is its commit (plus a hash of uncommitted changes): bisect
-		# visits many commits of one kernelversion.
-		if git -C "$src" rev-parse --verify -q HEAD >/dev/null 2>&1; then
-			ver=$ver-$(git -C "$src" rev-parse --short=12 HEAD)
-			if ! git -C "$src" diff --quiet HEAD 2>/dev/null; then
-				ver=$ver-dirty$(git -C "$src" diff HEAD | sha256sum | cut -c1-8)
-			fi
-		fi
-		base=defconfig
-		[ -f "$src/.config" ] && base=olddefconfig
-		key=tree-$(printf '%s' "$src" | sha256sum | cut -c1-8)-$ver-$(frag_hash "$base")$suffix
-		dir=$builds/$key
-		obj="" # in the tree itself
-	fi
+	[ "$arch" = x86_64 ] || suffix=-$arch$suffix
+	key=$srcid-$ver-$(frag_hash "$base")$suffix
+	dir=$builds/$key
 	if [ -f "$dir/k/version" ]; then
 		msg "# build: $key (cached)"
 		echo "$dir/k"
 		return
 	fi
-	mkdir -p "$dir"
+	msg "# build: configuring $src ($arch: $base + $(fragments "$base" | xargs -n1 basename | tr '\n' ' '))"
+	check_tools
 	[ -z "$obj" ] || mkdir -p "$obj"
-	# Two matrix jobs building into one object tree would trample it.
-	exec 8>"${obj:-$dir}/.kvmcheck-lock"
-	flock 8
+	configure
+	build "$dir/k"
+	echo "$dir/k"
+}
+
+# after_kernel PATCH_DIR: the base + the series; prints its directory.
+after_kernel() {
+	local pdir=$1 basek hash dir patches rc=0
+	mapfile -t patches < <(find "$pdir" -maxdepth 1 -name '*.patch' -type f | sort)
+	[ ${#patches[@]} -gt 0 ] || die 2 "--series $pdir holds no *.patch"
+	basek=$(base_kernel) || exit $?
+	hash=$(cat "${patches[@]}" | sha256sum | cut -c1-12)
+	dir=$(dirname "$basek")-series-$hash
 	if [ -f "$dir/k/version" ]; then
-		msg "# build: $key (built while we waited)"
+		msg "# build: after $hash ($arch, cached)"
 		echo "$dir/k"
 		return
 	fi
-	# A killed review (scripts/review-kbuild.sh) may have left its series applied in place.
-	[ ! -d "$src/.kvmcheck-review-journal" ] ||
-		die 3 "build:$1: a review left a series applied in $src; run scripts/review-kbuild.sh src to revert it"
-	msg "# build: configuring $src ($base + $(fragments "$base" | xargs -n1 basename | tr '\n' ' '))"
-	configure "$src" "$obj" "$base"
-	build "$src" "$obj" "$dir/k"
+	trap finish_journal_quiet EXIT
+	apply_in_place "${patches[@]}" || rc=$?
+	if [ "$rc" != 0 ]; then
+		finish_journal quiet
+		die 4 "the series in $pdir does not apply to $src"
+	fi
+	# Same object tree as the base: only what the series touched recompiles.
+	build "$dir/k"
+	finish_journal quiet
+	msg "# build: series reverted in $src"
+	echo "$basek" >"$dir/k/base"
 	echo "$dir/k"
+}
+
+main() {
+	local mode=build series="" spec
+	while [ $# -gt 0 ]; do
+		case $1 in
+		-h | --help) usage 0 ;;
+		--arch)
+			[ $# -ge 2 ] || die 2 "--arch needs a value"
+			arch=$(kernel_arch "$2") || die 2 "--arch $2: x86_64 or riscv64"
+			shift 2
+			;;
+		--source) mode=source; shift ;;
+		--series)
+			[ $# -ge 2 ] || die 2 "--series needs a directory"
+			[ -d "$2" ] || die 2 "--series $2: no such directory"
+			series=$(realpath "$2")
+			shift 2
+			;;
+		--) shift; break ;;
+		-*) die 2 "unknown option $1 (see --help)" ;;
+		*) break ;;
+		esac
+	done
+	[ $# = 1 ] || usage
+	[ "$mode" = build ] || [ -z "$series" ] || die 2 "--source and --series exclude each other"
+	spec=$1
+	mkdir -p "$builds"
+	resolve "$spec"
+	# Whoever holds the tree reverts what an interrupted run left applied, before anything reads
+	# or builds it.
+	lock_tree
+	finish_journal
+	if [ "$mode" = source ]; then
+		echo "$src"
+		return
+	fi
+	[ "$spec" = debian ] || ver=$(tree_version)
+	if [ -n "$series" ]; then
+		after_kernel "$series"
+	else
+		base_kernel
+	fi
 }
 
 # Header-only Debian packages have no command to test for.
