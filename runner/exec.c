@@ -288,8 +288,11 @@ static void kill_orphans(struct job **running, int n)
 static bool launch(struct job *job, job_done_fn done, void *ctx)
 {
 	start(job);
-	if (job->pid)
+	if (job->pid) {
+		if (job->on_start)
+			job->on_start(job);
 		return true;
+	}
 	done(job, ctx);
 	return false;
 }

@@ -5,6 +5,14 @@
  * the run had happened here.  A serial line adds "\r\n" and whatever the
  * firmware printed first, and a crashed guest cuts the stream short: the
  * tests it never reported count as failed.
+ *
+ * The verdicts and counts are the guest's: each result line is followed by
+ * "# kvmcheck-test: N ... verdict=NAME", and the import recounts from the
+ * same TAP with the same rules, then checks its counts against the guest's
+ * own summary line.  A host that saw the guest kernel crash under a test
+ * writes "not ok N NAME # CRASHED <reason>" for it, and may then append
+ * the stream of a second boot that ran the remaining tests: that stream
+ * continues this run instead of replacing it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +28,13 @@ struct stream {
 	bool started;
 	int plan;		/* -1: not seen */
 	int rc;			/* "# kvmcheck-exit: RC", -1: not seen */
+	int base;		/* tests before this boot's stream (after a crash) */
+	int segments;		/* runner streams merged into this run */
+	bool summary_seen;	/* the last segment's "N passed, ..." line */
+	struct counts summary;
+	char **started_names;	/* "# kvmcheck: start NAME", in order */
+	int nstarted;
+	bool last_has_facts;	/* the runner there wrote the last result */
 	char *kernel;
 	char *machine;
 	struct test **tests;
@@ -39,6 +54,7 @@ static void stream_reset(struct stream *st)
 	free(st->machine);
 	buf_free(&st->block);
 	free(st->block_name);
+	strv_free(st->started_names, st->nstarted);
 	memset(st, 0, sizeof(*st));
 	st->plan = -1;
 	st->rc = -1;
@@ -82,6 +98,26 @@ static void add_result(struct stream *st, struct tap_line *tl)
 	t->reason = d && *d ? xstrdup(d) : NULL;
 }
 
+/* The verdict the runner there decided, when the facts line names it. */
+static void set_verdict(struct test *t, const char *facts)
+{
+	const char *v = strstr(facts, " verdict=");
+	int verdict;
+
+	if (!v)
+		return;	/* a runner that did not write it: the words decide */
+	v += 9;
+	verdict = verdict_from_name(v, strcspn(v, " \t"));
+	if (verdict < 0)
+		return;
+	t->verdict = verdict;
+	/* "not ok N NAME # FAIL": the verdict's name stood in for no reason. */
+	if (t->reason && !strcmp(t->reason, verdict_name(verdict))) {
+		free(t->reason);
+		t->reason = NULL;
+	}
+}
+
 static void add_facts(struct stream *st, const char *line)
 {
 	struct test *t = st->ntests ? st->tests[st->ntests - 1] : NULL;
@@ -90,11 +126,13 @@ static void add_facts(struct stream *st, const char *line)
 
 	if (sscanf(line, "%d duration_s=%lf exit_status=%n", &number, &duration, &n) < 2 || !n)
 		return;
-	if (!t || number != st->ntests)
+	if (!t || number + st->base != st->ntests)
 		return;
 	t->duration = duration;
 	if (sscanf(line + n, "%d", &status) == 1 && status >= 0)
 		t->exit_status = status;
+	set_verdict(t, line + n);
+	st->last_has_facts = true;
 }
 
 static void add_block_line(struct stream *st, const char *line)
@@ -120,23 +158,73 @@ static void header_line(struct stream *st, const char *line)
 	st->machine = xstrdup(machine);
 }
 
+static void summary_line(struct stream *st, const char *line)
+{
+	struct counts c = { 0 };
+	int n = 0;
+
+	if (sscanf(line, "%d passed, %d failed, %d skipped%n",
+		   &c.passed, &c.failed, &c.skipped, &n) == 3 && !line[n]) {
+		st->summary = c;
+		st->summary_seen = true;
+	}
+}
+
 static void top_line(struct stream *st, const char *line)
 {
 	struct tap_line tl;
 
 	if (tap_parse_line(line, &tl)) {
 		add_result(st, &tl);
+		st->last_has_facts = false;
 		tap_line_free(&tl);
 	} else if (st->plan < 0 && tap_parse_plan(line, &st->plan, NULL)) {
 		return;
+	} else if (!strncmp(line, "# kvmcheck: start ", 18)) {
+		strv_push(&st->started_names, &st->nstarted, line + 18);
 	} else if (!strncmp(line, "# kvmcheck: ", 12)) {
 		header_line(st, line);
 	} else if (!strncmp(line, "# kvmcheck-test: ", 17)) {
 		add_facts(st, line + 17);
 	} else if (!strncmp(line, "# kvmcheck-exit: ", 17)) {
 		st->rc = atoi(line + 17);
+	} else {
+		/* The summary is recomputed, and checked against this one. */
+		summary_line(st, line);
 	}
-	/* Anything else is console noise or the summary, which is recomputed. */
+	/* Anything else is console noise. */
+}
+
+/*
+ * A boot after the host marked a test CRASHED carries on with the rest of
+ * the tests: its results follow, numbered on from there.
+ */
+static bool continues_after_crash(const struct stream *st)
+{
+	const struct test *last = st->ntests ? st->tests[st->ntests - 1] : NULL;
+
+	return st->started && last && last->verdict == V_CRASH && !st->last_has_facts &&
+	       st->plan > st->ntests;
+}
+
+static void start_segment(struct stream *st)
+{
+	int rc = st->rc;
+
+	if (continues_after_crash(st)) {
+		st->base = st->ntests;
+		st->segments++;
+		st->summary_seen = false;
+		buf_free(&st->block);
+		free(st->block_name);
+		st->block_name = NULL;
+		return;
+	}
+	/* A second start otherwise means the guest ran again: the last run counts. */
+	stream_reset(st);
+	st->rc = rc;
+	st->started = true;
+	st->segments = 1;
 }
 
 static void stream_line(struct stream *st, char *line)
@@ -146,13 +234,8 @@ static void stream_line(struct stream *st, char *line)
 	while (n && (line[n - 1] == '\r' || line[n - 1] == '\n'))
 		line[--n] = '\0';
 	if (!st->started || !strcmp(line, "TAP version 13")) {
-		/* A second start means the guest ran again: the last run counts. */
 		if (strstr(line, "TAP version 13")) {
-			int rc = st->rc;
-
-			stream_reset(st);
-			st->rc = rc;
-			st->started = true;
+			start_segment(st);
 		} else if (!strncmp(line, "# kvmcheck-exit: ", 17)) {
 			st->rc = atoi(line + 17);
 		}
@@ -224,31 +307,35 @@ static void load_meta(struct stream *st, const struct suite *local)
 }
 
 /*
- * Name the tests the stream never reported.  When the guest ran the whole
- * tests.list that is here too, they are the ones missing from the stream.
+ * Name the tests the stream never reported, in order: the one whose output
+ * was cut, the ones that had started, then, when the guest ran the whole
+ * tests.list that is here too, the ones missing from the stream.
  */
-static char *missing_name(const struct stream *st, const struct suite *local, int number)
+static void missing_names(const struct stream *st, const struct suite *local,
+			  char ***names, int *n)
 {
-	int skip = number - st->ntests - 1;
+	if (st->block_name)
+		strv_push(names, n, st->block_name);
+	for (int i = 0; i < st->nstarted; i++) {
+		const char *name = st->started_names[i];
 
-	if (number == st->ntests + 1 && st->block_name)
-		return xstrdup(st->block_name);
-	if (local->ntests == st->plan) {
-		for (int i = 0; i < local->ntests; i++) {
-			const char *name = local->tests[i].name;
-
-			if (reported(st, name) || (st->block_name && !strcmp(name, st->block_name)))
-				continue;
-			if (!skip--)
-				return xstrdup(name);
-		}
+		if (!reported(st, name) && !strv_contains(*names, *n, name))
+			strv_push(names, n, name);
 	}
-	return xasprintf("(unreported test %d)", number);
+	if (local->ntests != st->plan)
+		return;
+	for (int i = 0; i < local->ntests; i++) {
+		const char *name = local->tests[i].name;
+
+		if (!reported(st, name) && !strv_contains(*names, *n, name))
+			strv_push(names, n, name);
+	}
 }
 
 static void add_missing(struct stream *st, const struct suite *local)
 {
-	char *why;
+	char *why, **names = NULL;
+	int nnames = 0, first = st->ntests;
 	int total = st->plan > 0 ? st->plan : 1;
 
 	if (!st->started && st->rc >= 0)
@@ -260,15 +347,37 @@ static void add_missing(struct stream *st, const struct suite *local)
 		why = xasprintf("output ended after test %d of %d (guest crashed or timed out?)",
 				st->ntests, st->plan);
 	warn("%s", why);
+	missing_names(st, local, &names, &nnames);
 	while (st->ntests < total) {
-		struct test *t = new_test(st, missing_name(st, local, st->ntests + 1));
+		int k = st->ntests - first;
+		struct test *t = new_test(st, k < nnames ? xstrdup(names[k]) :
+					  xasprintf("(unreported test %d)", st->ntests + 1));
 
 		t->verdict = V_FAIL;
 		t->reason = xstrdup(why);
 	}
 	if (st->plan < 0)
 		st->plan = total;
+	strv_free(names, nnames);
 	free(why);
+}
+
+/*
+ * One run, one count: the counts recomputed here must be the ones the
+ * runner there printed, or one of the two is lying.
+ */
+static int check_counts(const struct stream *st, const struct run *r, const char *path)
+{
+	const struct counts *c = &r->counts, *g = &st->summary;
+
+	if (!st->summary_seen || st->segments != 1)
+		return 0;
+	if (c->passed == g->passed && c->failed == g->failed && c->skipped == g->skipped)
+		return 0;
+	warn("%s: the runner there counted %d passed, %d failed, %d skipped; "
+	     "its TAP reads %d passed, %d failed, %d skipped", path, g->passed, g->failed,
+	     g->skipped, c->passed, c->failed, c->skipped);
+	return 1;
 }
 
 static void emit(struct stream *st, struct run *r)
@@ -293,11 +402,13 @@ int import_tap(const struct options *o, struct run *r)
 		memset(&local, 0, sizeof(local));
 	if (st.plan < 0 && st.ntests)
 		st.plan = st.ntests;	/* the plan line was garbled, the results were not */
-	if (st.plan < 0 || st.ntests < st.plan)
+	if (st.plan < 0 || st.ntests < st.plan) {
 		add_missing(&st, &local);
+		st.summary_seen = false;	/* it counted another run's end */
+	}
 	load_meta(&st, &local);
 	emit(&st, r);
-	rc = r->counts.failed ? 1 : 0;
+	rc = r->counts.failed || check_counts(&st, r, o->import_tap) ? 1 : 0;
 	if (!st.started && st.rc > 0) {
 		rc = st.rc;	/* e.g. 2: the command line there was wrong */
 	} else if (!rc && st.rc > 0) {

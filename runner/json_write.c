@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Writing JSON strings: the escaping both the results file and -l use. */
+#include <math.h>
 #include <string.h>
 
 #include "runner.h"
@@ -57,4 +58,53 @@ void json_put_strv(struct buf *b, char **v, int n)
 		json_put_str(b, v[i]);
 	}
 	buf_adds(b, "]");
+}
+
+static void put_number(struct buf *b, double v)
+{
+	/* Integers (timeouts, counts) read back as integers. */
+	if (!isfinite(v))
+		buf_adds(b, "null");	/* "-inf" got past the reader's strtod */
+	else if (v > -1e15 && v < 1e15 && v == (double)(long long)v)
+		buf_printf(b, "%lld", (long long)v);
+	else
+		buf_printf(b, "%.17g", v);
+}
+
+void json_put_value(struct buf *b, const struct json *j)
+{
+	switch (j->type) {
+	case J_NULL:
+		buf_adds(b, "null");
+		break;
+	case J_BOOL:
+		buf_adds(b, j->num ? "true" : "false");
+		break;
+	case J_NUM:
+		put_number(b, j->num);
+		break;
+	case J_STR:
+		json_put_str(b, j->str);
+		break;
+	case J_ARR:
+		buf_adds(b, "[");
+		for (int i = 0; i < j->n; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			json_put_value(b, &j->items[i]);
+		}
+		buf_adds(b, "]");
+		break;
+	case J_OBJ:
+		buf_adds(b, "{");
+		for (int i = 0; i < j->n; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			json_put_str(b, j->keys[i]);
+			buf_adds(b, ": ");
+			json_put_value(b, &j->items[i]);
+		}
+		buf_adds(b, "}");
+		break;
+	}
 }

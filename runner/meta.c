@@ -51,6 +51,7 @@ bool meta_from_json(struct meta *m, const char *text, const char **err)
 		return false;
 	}
 	m->valid = true;
+	m->json = j;
 	m->name = dup_str(j, "name");
 	m->arch = dup_str(j, "arch");
 	m->summary = dup_str(j, "summary");
@@ -59,10 +60,10 @@ bool meta_from_json(struct meta *m, const char *text, const char **err)
 	get_strv(j, "groups", &m->groups, &m->ngroups);
 	get_strv(j, "subtests", &m->subtests, &m->nsubtests);
 	get_strv(j, "options", &m->options, &m->noptions);
+	get_strv(j, "paths", &m->paths, &m->npaths);
 	timeout = json_get(j, "timeout");
 	m->timeout = timeout && timeout->type == J_NUM ? timeout->num : 0;
 	m->patch = get_patch(j);
-	json_free(j);
 	return true;
 }
 
@@ -86,49 +87,43 @@ void meta_free(struct meta *m)
 	strv_free(m->groups, m->ngroups);
 	strv_free(m->subtests, m->nsubtests);
 	strv_free(m->options, m->noptions);
+	strv_free(m->paths, m->npaths);
 	patch_free(m->patch);
+	if (m->json)
+		json_free(m->json);
 	memset(m, 0, sizeof(*m));
 }
 
-void patch_put_json(struct buf *b, const struct patch *p)
+void meta_put_patch(struct buf *b, const struct meta *m)
 {
-	if (!p) {
+	const struct json *p = m->json ? json_get(m->json, "patch") : NULL;
+
+	if (p && p->type == J_OBJ)
+		json_put_value(b, p);
+	else
 		buf_adds(b, "null");
-		return;
-	}
-	buf_adds(b, "{\"subject\": ");
-	json_put_str(b, p->subject);
-	buf_adds(b, ", \"fixes\": ");
-	json_put_str(b, p->fixes);
-	buf_adds(b, ", \"link\": ");
-	json_put_str(b, p->link);
-	buf_adds(b, "}");
 }
 
-/* The metadata object; name is the tests.list name, used when --meta failed. */
+/*
+ * The metadata object: what --meta gave, every field of it, plus meta_ok.
+ * When --meta failed, the fields the runner knows, from name (the tests.list
+ * name), with meta_ok false, so a tool still gets one shape.
+ */
 void meta_put_json(struct buf *b, const struct meta *m, const char *name)
 {
+	if (m->valid && m->json) {
+		struct buf obj = { 0 };
+
+		json_put_value(&obj, m->json);
+		/* Drop the closing brace to add one member. */
+		buf_add(b, obj.data, obj.len - 1);
+		buf_adds(b, m->json->n ? ", \"meta_ok\": true}" : "\"meta_ok\": true}");
+		buf_free(&obj);
+		return;
+	}
 	buf_adds(b, "{\"name\": ");
-	json_put_str(b, m->name ? m->name : name);
-	buf_adds(b, ", \"arch\": ");
-	json_put_str(b, m->arch);
-	buf_adds(b, ", \"summary\": ");
-	json_put_str(b, m->summary);
-	buf_adds(b, ", \"groups\": ");
-	json_put_strv(b, m->groups, m->ngroups);
-	if (m->timeout > 0)
-		buf_printf(b, ", \"timeout\": %g", m->timeout);
-	else
-		buf_adds(b, ", \"timeout\": null");
-	buf_adds(b, ", \"patch\": ");
-	patch_put_json(b, m->patch);
-	buf_adds(b, ", \"min_kernel\": ");
-	json_put_str(b, m->min_kernel);
-	buf_adds(b, ", \"shown_on\": ");
-	json_put_str(b, m->shown_on);
-	buf_adds(b, ", \"subtests\": ");
-	json_put_strv(b, m->subtests, m->nsubtests);
-	buf_adds(b, ", \"options\": ");
-	json_put_strv(b, m->options, m->noptions);
-	buf_printf(b, ", \"meta_ok\": %s}", m->valid ? "true" : "false");
+	json_put_str(b, name);
+	buf_adds(b, ", \"arch\": null, \"summary\": null, \"groups\": [], \"timeout\": null, "
+		 "\"patch\": null, \"min_kernel\": null, \"shown_on\": null, \"paths\": [], "
+		 "\"subtests\": [], \"options\": [], \"meta_ok\": false}");
 }

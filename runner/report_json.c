@@ -32,7 +32,7 @@ static void put_test(struct buf *b, const struct test *t)
 	else
 		buf_adds(b, "null");
 	buf_adds(b, ", \"patch\": ");
-	patch_put_json(b, t->meta.patch);
+	meta_put_patch(b, &t->meta);
 	buf_adds(b, ",\n      \"subtests\": ");
 	put_subtests(b, &t->tap);
 	buf_adds(b, "}");

@@ -58,16 +58,19 @@ static void result_line(struct buf *b, const struct test *t)
 }
 
 /*
- * Duration and exit status are not part of TAP, but a results file built
- * from an imported stream needs them: one diagnostic line carries them.
+ * Duration, exit status and the verdict's name are not part of TAP, but an
+ * import must rebuild this run exactly: one diagnostic line carries them.
+ * The verdict is named because a reason's first word cannot tell it: a
+ * subtest's own "TIMEOUT after 5 s" makes its test FAIL, not TIMEOUT.
  */
 static void result_facts(struct buf *b, const struct test *t)
 {
 	buf_printf(b, "# kvmcheck-test: %d duration_s=%.3f exit_status=", t->number, t->duration);
 	if (t->exit_status >= 0)
-		buf_printf(b, "%d\n", t->exit_status);
+		buf_printf(b, "%d", t->exit_status);
 	else
-		buf_adds(b, "none\n");
+		buf_adds(b, "none");
+	buf_printf(b, " verdict=%s\n", verdict_name(t->verdict));
 }
 
 void tap_report_test(const struct test *t)
@@ -80,6 +83,12 @@ void tap_report_test(const struct test *t)
 	fwrite(b.data, 1, b.len, stdout);
 	fflush(stdout);
 	buf_free(&b);
+}
+
+void tap_test_started(const char *name)
+{
+	printf("# kvmcheck: start %s\n", name);
+	fflush(stdout);
 }
 
 void tap_summary(const struct counts *c)

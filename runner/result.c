@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* From exit status and TAP to one verdict per test, and the counting rules. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,14 @@ const char *verdict_name(enum verdict v)
 	};
 
 	return names[v];
+}
+
+int verdict_from_name(const char *name, size_t len)
+{
+	for (int v = V_PASS; v <= V_CRASH; v++)
+		if (strlen(verdict_name(v)) == len && !strncmp(verdict_name(v), name, len))
+			return v;
+	return -1;
 }
 
 static int count_subs(const struct tap *tap, enum verdict v)
@@ -46,6 +56,101 @@ static char *first_skip(const struct tap *tap)
 	return tap->plan_skip ? xstrdup(tap->plan_skip) : NULL;
 }
 
+static bool reported_before(const struct tap *tap, int i)
+{
+	for (int k = 0; k < i; k++)
+		if (!strcmp(tap->subs[k].name, tap->subs[i].name))
+			return true;
+	return false;
+}
+
+static bool reported(const struct tap *tap, const char *name)
+{
+	for (int i = 0; i < tap->nsubs; i++)
+		if (!strcmp(tap->subs[i].name, name))
+			return true;
+	return false;
+}
+
+static void problem(struct buf *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(struct buf *why, const char *fmt, ...)
+{
+	char *text;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
+	va_end(ap);
+	buf_printf(why, "%s%s", why->len ? "; " : "", text ? text : fmt);
+	free(text);
+}
+
+/* "'a', 'b' missing": the declared subtests the TAP never named. */
+static void put_missing(struct buf *why, const struct tap *tap, char **decl, int ndecl,
+			const char *prefix)
+{
+	struct buf names = { 0 };
+	int n = 0;
+
+	for (int i = 0; i < ndecl; i++) {
+		if (reported(tap, decl[i]))
+			continue;
+		buf_printf(&names, "%s'%s'", n ? ", " : "", decl[i]);
+		n++;
+	}
+	if (n)
+		problem(why, "%s%s missing", prefix, names.data);
+	buf_free(&names);
+}
+
+/*
+ * NULL when the TAP keeps the contract of docs/PROTOCOL.md: each subtest the
+ * run was asked for (the -s selection, else every one --meta declares)
+ * reported exactly once, no other, under a plan that counts them.  Exit
+ * status 0 alone proves nothing: a binary that printed nothing tested
+ * nothing.  Else the reason, naming what was missing.
+ */
+static char *contract_violation(const struct test *t)
+{
+	const struct tap *tap = &t->tap;
+	char **decl = t->nonly ? t->only : t->meta.subtests;
+	int ndecl = t->nonly ? t->nonly : t->meta.nsubtests;
+	struct buf why = { 0 };
+
+	if (tap->plan < 0 && !tap->nsubs) {
+		put_missing(&why, tap, decl, ndecl, "reported no TAP: subtests ");
+		if (!why.len)
+			problem(&why, "reported no TAP (no plan, no subtest)");
+		return why.data;
+	}
+	for (int i = 0; i < tap->nsubs; i++) {
+		const struct subtest *s = &tap->subs[i];
+		int number = s->number ? s->number : i + 1;
+
+		if (ndecl && !strv_contains(decl, ndecl, s->name))
+			problem(&why, t->nonly ? "subtest %d '%s' was not selected" :
+				"subtest %d '%s' is not declared by --meta", number, s->name);
+		else if (reported_before(tap, i))
+			problem(&why, "subtest %d '%s' reported twice", number, s->name);
+	}
+	put_missing(&why, tap, decl, ndecl, "");
+	if (why.len)
+		return why.data;
+	if (tap->plan < 0) {
+		problem(&why, "no plan line (%d subtests reported)", tap->nsubs);
+	} else if (tap->plan != tap->nsubs) {
+		problem(&why, "planned %d subtests but reported %d", tap->plan, tap->nsubs);
+	} else {
+		for (int i = 0; i < tap->nsubs && !why.len; i++)
+			if (tap->subs[i].number && tap->subs[i].number != i + 1)
+				problem(&why, "subtest '%s' numbered %d, expected %d",
+					tap->subs[i].name, tap->subs[i].number, i + 1);
+	}
+	return why.data;
+}
+
 /* The test ran to its end: exit status 0, 1 and 4 mean what kselftest says. */
 static void decide_exited(struct test *t, int status)
 {
@@ -60,9 +165,10 @@ static void decide_exited(struct test *t, int status)
 			t->reason = xasprintf("Bail out! %s", tap->bail);
 		else
 			t->reason = xasprintf("exit status %d", status);
-	} else if (tap->plan >= 0 && tap->nsubs != tap->plan) {
-		t->reason = xasprintf("planned %d subtests but reported %d",
-				      tap->plan, tap->nsubs);
+	} else if (tap->bail) {
+		t->reason = xasprintf("Bail out! %s (exit status %d)", tap->bail, status);
+	} else if ((t->reason = contract_violation(t))) {
+		return;
 	} else if (status == 4 || (tap->nsubs && skipped == tap->nsubs) ||
 		   (tap->plan == 0 && tap->plan_skip)) {
 		t->verdict = V_SKIP;

@@ -20,6 +20,13 @@ static char **test_argv(const struct test *t)
 	return argv;
 }
 
+static void test_started(struct job *job)
+{
+	const struct test *t = job->priv;
+
+	tap_test_started(t->name);
+}
+
 static void test_done(struct job *job, void *ctx)
 {
 	struct test *t = job->priv;
@@ -94,6 +101,7 @@ int run_suite(struct suite *s, const struct options *o, struct run *r)
 		jobs[i].argv = test_argv(&s->tests[i]);
 		jobs[i].timeout = s->tests[i].timeout;
 		jobs[i].priv = &s->tests[i];
+		jobs[i].on_start = test_started;
 		order[i] = &jobs[i];
 	}
 	exec_run(order, s->ntests, o->jobs, test_done, r);

@@ -70,6 +70,8 @@ const char *json_str(const struct json *obj, const char *key);
 /* ---- json_write.c ---- */
 void json_put_str(struct buf *b, const char *s);
 void json_put_strv(struct buf *b, char **v, int n);
+/* Any value the reader kept, written back with every member in its order. */
+void json_put_value(struct buf *b, const struct json *j);
 
 /* ---- meta ---- */
 struct patch {
@@ -80,6 +82,12 @@ struct patch {
 
 struct meta {
 	bool valid;
+	/*
+	 * The whole --meta object as the binary gave it: reports copy it, so a
+	 * field the runner has no use for (author, paths, ...) still reaches
+	 * the tools that read the runner's JSON.
+	 */
+	struct json *json;
 	char *name;
 	char *arch;
 	char *summary;
@@ -93,18 +101,22 @@ struct meta {
 	int nsubtests;
 	char **options;
 	int noptions;
+	char **paths;		/* kernel sources the test exercises */
+	int npaths;
 };
 
 bool meta_from_json(struct meta *m, const char *text, const char **err);
 void meta_free(struct meta *m);
 void meta_put_json(struct buf *b, const struct meta *m, const char *name);
-void patch_put_json(struct buf *b, const struct patch *p);
+/* The patch object of the metadata as given (with author), or null. */
+void meta_put_patch(struct buf *b, const struct meta *m);
 
 /* ---- tap.c: one test binary's TAP output ---- */
 enum verdict { V_PASS, V_FAIL, V_SKIP, V_TIMEOUT, V_CRASH };
 
 struct subtest {
 	char *name;
+	int number;		/* as on its TAP line; 0: none given */
 	enum verdict verdict;
 	char *reason;		/* NULL when the line had none */
 };
@@ -162,6 +174,8 @@ struct counts {
 };
 
 const char *verdict_name(enum verdict v);
+/* The verdict verdict_name() calls name, or -1. */
+int verdict_from_name(const char *name, size_t len);
 /* Verdict and reason of a finished test from exit status, signal and TAP. */
 void result_decide(struct test *t, bool timed_out, int sig, int status);
 void result_count(const struct test *t, struct counts *c);
@@ -193,6 +207,8 @@ struct job {
 	char **argv;
 	double timeout;
 	void *priv;
+	/* Called once the child runs, before any of its output is read. */
+	void (*on_start)(struct job *job);
 
 	pid_t pid;
 	int fd;
@@ -261,6 +277,8 @@ void run_free(struct run *r);
 /* ---- report_tap.c ---- */
 void tap_header(const char *kernel, const char *machine, int ntests);
 void tap_report_test(const struct test *t);
+/* "# kvmcheck: start NAME", flushed: which tests a kernel crash interrupted. */
+void tap_test_started(const char *name);
 void tap_summary(const struct counts *c);
 
 /* ---- report_json.c, report_junit.c, results.c ---- */

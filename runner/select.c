@@ -37,6 +37,15 @@ static struct pattern *split_patterns(const struct options *o)
 	return p;
 }
 
+static bool name_matches(const char *pattern, const char *name)
+{
+	const char *base = strrchr(name, '/');
+
+	if (!fnmatch(pattern, name, 0))
+		return true;
+	return base && !strchr(pattern, '/') && !fnmatch(pattern, base + 1, 0);
+}
+
 static void free_patterns(struct pattern *p, int n)
 {
 	for (int i = 0; i < n; i++) {
@@ -67,7 +76,7 @@ static void select_names(struct suite *s, struct pattern *p, int np)
 
 	for (int i = 0; i < s->ntests; i++) {
 		for (int k = 0; k < np; k++) {
-			if (fnmatch(p[k].test, s->tests[i].name, 0))
+			if (!name_matches(p[k].test, s->tests[i].name))
 				continue;
 			p[k].used = true;
 			keep[i] = true;
@@ -110,11 +119,12 @@ static void select_groups(struct suite *s, const struct options *o)
 /* NAME:GLOB becomes one -s per subtest the metadata names. */
 static bool add_subtests(struct test *t, const struct pattern *p)
 {
+	const char *base = strrchr(t->name, '/');
 	bool found = false;
 
 	if (!t->meta.nsubtests) {
 		/* No list to check against: only a test named outright gets the name. */
-		if (strcmp(p->test, t->name))
+		if (strcmp(p->test, t->name) && (!base || strcmp(p->test, base + 1)))
 			return false;
 		if (!strv_contains(t->only, t->nonly, p->subtest))
 			strv_push(&t->only, &t->nonly, p->subtest);
@@ -141,7 +151,7 @@ static bool select_subtests(struct test *t, struct pattern *p, int np)
 	bool whole = false, some = false;
 
 	for (int k = 0; k < np; k++) {
-		if (fnmatch(p[k].test, t->name, 0))
+		if (!name_matches(p[k].test, t->name))
 			continue;
 		if (!p[k].subtest) {
 			whole = true;

@@ -112,6 +112,7 @@ static void add_subtest(struct tap *tap, struct tap_line *tl)
 	tap->subs = xrealloc(tap->subs, (tap->nsubs + 1) * sizeof(*tap->subs));
 	s = &tap->subs[tap->nsubs++];
 	s->name = tl->name;
+	s->number = tl->number;
 	tl->name = NULL;
 	if (skip) {
 		s->verdict = V_SKIP;
