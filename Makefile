@@ -127,8 +127,11 @@ lint:
 bench: all
 	./bench/run_bench.sh $(BENCH_ARGS)
 
+# KERNELS reaches the matrix as words of the environment (make exports a command-line variable),
+# never as shell text: a kernel line is a path a user typed. O and ARCH name the build it runs.
+matrix: export KVMCHECK_MATRIX_BUILD := $(ARCH)=$(O)
 matrix: all
-	./scripts/matrix.sh $(KERNELS)
+	set -f; ./scripts/matrix.sh --build-dir "$$KVMCHECK_MATRIX_BUILD" $${KERNELS-}
 
 CPPCHECK_DEFS_x86_64 := -D__x86_64__
 CPPCHECK_DEFS_riscv64 := -D__riscv -D__riscv_xlen=64

@@ -13,9 +13,11 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
 MATRIX = TOP / "scripts" / "matrix.sh"
-REPORT = TOP / "scripts" / "matrix_report.py"
 sys.path.insert(0, str(TOP / "scripts"))
-import matrix_report as mr  # noqa: E402
+from kvmcheck import expect as ex  # noqa: E402
+from kvmcheck import matrix as mx  # noqa: E402
+from kvmcheck.results import parse_run  # noqa: E402
+from kvmcheck.util import InputError  # noqa: E402
 
 
 def runner_json(kernel, tests):
@@ -58,16 +60,12 @@ class Base(unittest.TestCase):
         return p
 
     def shard(self, line, runner=None, status="ok", reason=None):
-        """Write one per-job file the way scripts/matrix.sh does (matrix_report.py column)."""
-        args = [sys.executable, str(REPORT), "column", "--line", line, "--status", status,
-                "--out", str(self.dir / f"matrix-{line}.json"), "--timing", "boot_s=4.2"]
-        if runner is not None:
-            rj = self.write(f"{line}-runner.json", json.dumps(runner))
-            args += ["--runner", str(rj)]
-        if reason:
-            args += ["--reason", reason]
-        subprocess.run(args, check=True)
-        return self.dir / f"matrix-{line}.json"
+        """Write one per-job file the way scripts/matrix.sh does (kvmcheck.matrix.write_shard)."""
+        col = mx.Column(line=line, status=status, reason=reason, timings={"boot_s": 4.2},
+                        runner=parse_run(runner, "test") if runner is not None else None)
+        path = self.dir / f"matrix-{line}.json"
+        mx.write_shard(col, str(path))
+        return path
 
     def merge(self, *files, expect=None):
         out = self.dir / "out"
@@ -81,7 +79,7 @@ class TestExpect(Base):
         self.write("expect/common.txt", "x86/mixed:* FAIL shared rule\n")
         self.write("expect/old.txt", "# comment\nx86/mixed:new SKIP needs 7.x\ninclude common.txt\n"
                    "x86/feature SKIP|PASS hardware decides\n")
-        e = mr.Expect.load(str(self.expect), "old")
+        e = ex.Expect.load(str(self.expect), "old")
         self.assertEqual(e.lookup("x86/mixed:new"), (("SKIP",), "needs 7.x"))
         self.assertEqual(e.lookup("x86/mixed:old"), (("FAIL",), "shared rule"))
         self.assertEqual(e.lookup("x86/feature"), (("SKIP", "PASS"), "hardware decides"))
@@ -91,41 +89,41 @@ class TestExpect(Base):
 
     def test_rule_without_reason_is_refused(self):
         self.write("expect/old.txt", "x86/ucall SKIP\n")
-        with self.assertRaisesRegex(mr.InputError, r"old.txt:1: .*needs its reason"):
-            mr.Expect.load(str(self.expect), "old")
+        with self.assertRaisesRegex(InputError, r"old.txt:1: .*needs its reason"):
+            ex.Expect.load(str(self.expect), "old")
 
     def test_unknown_verdict_is_refused(self):
         self.write("expect/old.txt", "x86/ucall MAYBE because\n")
-        with self.assertRaisesRegex(mr.InputError, "unknown verdict MAYBE"):
-            mr.Expect.load(str(self.expect), "old")
+        with self.assertRaisesRegex(InputError, "unknown verdict MAYBE"):
+            ex.Expect.load(str(self.expect), "old")
 
     def test_shipped_expect_files_parse(self):
         for f in (TOP / "expect").glob("*.txt"):
-            e = mr.Expect.load(str(TOP / "expect"), f.stem)
-            self.assertTrue(all(r[2] for r in e.rules), f)
+            e = ex.Expect.load(str(TOP / "expect"), f.stem)
+            self.assertTrue(all(r.reason for r in e.rules), f)
 
 
 class TestEvaluate(Base):
     def test_subtest_rules_derive_the_test_verdict(self):
         self.write("expect/old.txt", "x86/feature:* SKIP predates FEATURE\nx86/mixed:new SKIP needs 7.x\n")
-        col = mr.evaluate_column({"line": "old", "status": "ok", "runner": OLD},
-                                 mr.Expect.load(str(self.expect), "old"))
-        self.assertEqual(col["unexpected"], [])
+        col = ex.judge_column("old", "ok", None, parse_run(OLD, "old"),
+                              ex.Expect.load(str(self.expect), "old"))
+        self.assertEqual(col.unexpected, [])
         # 1 + 1 passing subtests; 2 + 1 expected skips
-        self.assertEqual(col["counts"], {"passed": 2, "failed": 0, "skipped": 3})
+        self.assertEqual(col.counts, {"passed": 2, "failed": 0, "skipped": 3})
 
     def test_unlisted_defaults_to_pass_and_each_miss_is_named(self):
-        col = mr.evaluate_column({"line": "new", "status": "ok", "runner": NEW},
-                                 mr.Expect.load(str(self.expect), "new"))
-        self.assertEqual(col["counts"]["failed"], 1)
-        self.assertTrue(any("x86/mixed:new: FAIL, expected PASS" in u for u in col["unexpected"]))
-        self.assertTrue(any(u.startswith("new: x86/mixed: FAIL") for u in col["unexpected"]))
+        col = ex.judge_column("new", "ok", None, parse_run(NEW, "new"),
+                              ex.Expect.load(str(self.expect), "new"))
+        self.assertEqual(col.counts["failed"], 1)
+        self.assertTrue(any("x86/mixed:new: FAIL, expected PASS" in u for u in col.unexpected))
+        self.assertTrue(any(u.startswith("new: x86/mixed: FAIL") for u in col.unexpected))
 
     def test_unexpected_pass_is_reported(self):
         self.write("expect/new.txt", "x86/feature SKIP predates FEATURE\n")
-        col = mr.evaluate_column({"line": "new", "status": "ok", "runner": NEW},
-                                 mr.Expect.load(str(self.expect), "new"))
-        self.assertTrue(any("x86/feature:a: PASS, expected SKIP" in u for u in col["unexpected"]))
+        col = ex.judge_column("new", "ok", None, parse_run(NEW, "new"),
+                              ex.Expect.load(str(self.expect), "new"))
+        self.assertTrue(any("x86/feature:a: PASS, expected SKIP" in u for u in col.unexpected))
 
 
 class TestMerge(Base):
@@ -172,9 +170,18 @@ class TestMerge(Base):
 
     def test_expected_boot_error(self):
         self.write("expect/bad.txt", "* BOOT-ERROR this config has no serial console\n")
-        p, _ = self.merge(self.shard("bad", status="BOOT-ERROR", reason="no output"))
+        self.write("expect/old.txt", "x86/feature:* SKIP predates FEATURE\nx86/mixed:new SKIP needs 7.x\n")
+        p, _ = self.merge(self.shard("old", OLD),
+                          self.shard("bad", status="BOOT-ERROR", reason="no output"))
         self.assertEqual(p.returncode, 0, p.stdout)
-        self.assertEqual(p.stdout.splitlines()[-1], "0 passed, 0 failed, 1 skipped")
+        self.assertEqual(p.stdout.splitlines()[-1], "2 passed, 0 failed, 4 skipped")
+
+    def test_nothing_tested_is_exit_3_even_when_expected(self):
+        # Exit 0 is a claim that something was tested: a table of expected BOOT-ERRORs is not.
+        self.write("expect/bad.txt", "* BOOT-ERROR this config has no serial console\n")
+        p, _ = self.merge(self.shard("bad", status="BOOT-ERROR", reason="no output"))
+        self.assertEqual(p.returncode, 3, p.stdout)
+        self.assertIn("nothing was tested", p.stdout)
 
     def test_bad_merge_inputs_are_named(self):
         junk = self.write("junk.json", "{not json")
@@ -193,14 +200,12 @@ class TestMerge(Base):
         self.assertEqual(p.returncode, 2)
         self.assertIn("missing.json", p.stderr)
 
-    def test_runner_json_missing_makes_a_boot_error_not_a_crash(self):
-        f = self.dir / "matrix-x.json"
-        subprocess.run([sys.executable, str(REPORT), "column", "--line", "x", "--status", "ok",
-                        "--runner", str(self.dir / "none.json"), "--out", str(f)], check=True,
-                       capture_output=True)
-        col = json.loads(f.read_text())["kernels"][0]
-        self.assertEqual(col["status"], "BOOT-ERROR")
-        self.assertIn("missing or corrupt", col["reason"])
+    def test_ok_column_without_runner_results_is_refused(self):
+        f = self.write("matrix-x.json", json.dumps({"schema": 1, "kernels": [
+            {"line": "x", "status": "ok", "runner": None}]}))
+        p, _ = self.merge(f)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("kernels[0].runner: line x says ok but has no runner results", p.stderr)
 
 
 class TestBadInput(Base):
@@ -228,9 +233,12 @@ class TestBadInput(Base):
         self.assertIn("neither an x86 bzImage nor a RISC-V Image", p.stderr)
 
     def test_modules_for_another_kernel(self):
-        # A minimal bzImage header: "HdrS" at 0x202, kernel_version pointer at 0x20e.
-        img = bytearray(0x600)
+        # A minimal bzImage: boot flag at 0x1fe, "HdrS" and protocol 2.15 at 0x202, the
+        # kernel_version pointer at 0x20e, and as long as its (default) 4 setup sectors say.
+        img = bytearray(0xa00)
+        img[0x1fe:0x200] = b"\x55\xaa"
         img[0x202:0x206] = b"HdrS"
+        img[0x206:0x208] = (0x020f).to_bytes(2, "little")
         img[0x20e:0x210] = (0x300).to_bytes(2, "little")
         img[0x500:0x520] = b"6.99.0-test (root@x) #1 SMP\0".ljust(0x20, b"\0")
         (self.dir / "bzImage").write_bytes(bytes(img))
