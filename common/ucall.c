@@ -123,6 +123,7 @@ static const struct kc_test test = {
 	.summary = "guest-to-host sync, printf and assert through one exit each",
 	.groups = "runtime",
 	.timeout_s = 30,
+	.paths = KC_PATHS(KC_PATHS_RUNTIME),
 	.subtests = subtests,
 	.options = options,
 };

@@ -84,7 +84,13 @@ void kc_print_meta(const struct kc_test *t)
 	json_patch(t->patch);
 	json_key("min_kernel", t->min_kernel, true);
 	json_key("shown_on", t->shown_on, true);
-	fputs(",\"subtests\":[", stdout);
+	fputs(",\"paths\":[", stdout);
+	for (const char *const *p = t->paths; p && *p; p++, first = false) {
+		printf("%s", first ? "" : ",");
+		json_str(*p);
+	}
+	first = true;
+	fputs("],\"subtests\":[", stdout);
 	for (const struct kc_subtest *st = t->subtests; st->name; st++, first = false) {
 		printf("%s", first ? "" : ",");
 		json_str(st->name);

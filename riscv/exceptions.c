@@ -137,6 +137,7 @@ static const struct kc_test test = {
 	.summary = "guest traps: illegal instruction and ebreak to handlers, unhandled reports",
 	.groups = "runtime",
 	.timeout_s = 30,
+	.paths = KC_PATHS(KC_PATHS_RUNTIME),
 	.subtests = subtests,
 	.options = options,
 };

@@ -180,6 +180,7 @@ static const struct kc_test test = {
 	.summary = "KVM_GET/SET_ONE_REG round trips and a sane KVM_GET_REG_LIST",
 	.groups = "runtime,one_reg",
 	.timeout_s = 60,
+	.paths = KC_PATHS("arch/riscv/kvm/", "virt/kvm/kvm_main.c"),
 	.subtests = subtests,
 	.options = options,
 };

@@ -178,6 +178,7 @@ static const struct kc_test test = {
 	.summary = "SBI base extension from the guest: versions, KVM's impl ID, probes, errors",
 	.groups = "runtime,sbi",
 	.timeout_s = 60,
+	.paths = KC_PATHS("arch/riscv/kvm/"),
 	.subtests = subtests,
 	.options = options,
 };

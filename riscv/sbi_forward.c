@@ -59,6 +59,7 @@ static const struct kc_test test = {
 	.summary = "SBI calls forwarded to userspace: arguments out, return values back",
 	.groups = "runtime",
 	.timeout_s = 30,
+	.paths = KC_PATHS(KC_PATHS_RUNTIME),
 	.subtests = subtests,
 	.options = options,
 };

@@ -135,6 +135,7 @@ static const struct kc_test test = {
 	.summary = "supervisor timer interrupt through Sstc stimecmp or SBI set_timer",
 	.groups = "runtime,timer",
 	.timeout_s = 60,
+	.paths = KC_PATHS("arch/riscv/kvm/"),
 	.subtests = subtests,
 	.options = options,
 };

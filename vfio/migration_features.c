@@ -384,6 +384,7 @@ static const struct kc_test test = {
 	.min_kernel = NULL,
 	.shown_on = "pass: build:debian 7.2.13 (all 4); fail there: --fault-expect-extra; "
 		    "Debian kernels: debugfs_root only, mtty subtests skip (no mtty)",
+	.paths = KC_PATHS("drivers/vfio/", "samples/vfio-mdev/mtty.c"),
 	.subtests = subtests,
 	.options = options,
 	.requires = requires,

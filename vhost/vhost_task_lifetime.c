@@ -502,6 +502,7 @@ static const struct kc_test test = {
 	.shown_on = "pass: Debian sid 7.2.13, trixie 6.12.117, bookworm 6.1.176 under QEMU TCG; "
 		    "fail: only with --fault-leak-worker/--fault-log-line (no unfixed KASAN kernel "
 		    "run yet)",
+	.paths = KC_PATHS("drivers/vhost/", "kernel/vhost_task.c", "arch/x86/kvm/mmu/mmu.c"),
 	.subtests = subtests,
 	.options = options,
 	.requires = requires,

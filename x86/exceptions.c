@@ -136,6 +136,7 @@ static const struct kc_test test = {
 	.summary = "guest exception handling: *_safe fixups, installed handlers, unhandled reports",
 	.groups = "runtime",
 	.timeout_s = 30,
+	.paths = KC_PATHS(KC_PATHS_RUNTIME, "arch/x86/kvm/emulate.c"),
 	.subtests = subtests,
 };
 

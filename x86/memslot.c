@@ -110,6 +110,7 @@ static const struct kc_test test = {
 	.summary = "memslot add, move and delete with guest-visible contents",
 	.groups = "runtime",
 	.timeout_s = 30,
+	.paths = KC_PATHS(KC_PATHS_RUNTIME, "arch/x86/kvm/mmu/"),
 	.subtests = subtests,
 };
 

@@ -107,6 +107,7 @@ static const struct kc_test test = {
 	.summary = "KVM_GET/SET_MSRS and KVM_SET_CPUID2 as seen by the guest",
 	.groups = "runtime",
 	.timeout_s = 30,
+	.paths = KC_PATHS(KC_PATHS_RUNTIME, "arch/x86/kvm/cpuid.c"),
 	.subtests = subtests,
 };
 

@@ -160,6 +160,7 @@ static const struct kc_test test = {
 	.summary = "PIO and MMIO exits with their data checked in both directions",
 	.groups = "runtime",
 	.timeout_s = 30,
+	.paths = KC_PATHS(KC_PATHS_RUNTIME, "arch/x86/kvm/emulate.c", "arch/x86/kvm/mmu/"),
 	.subtests = subtests,
 };
 

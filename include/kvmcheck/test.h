@@ -43,11 +43,31 @@ struct kc_test {
 	const struct kc_patch *patch;
 	const char *min_kernel;		/* first kernel known to have the behaviour */
 	const char *shown_on;		/* where it was shown to fail and to pass */
+	/*
+	 * Kernel sources the test exercises, as paths from the top of a kernel tree: a file
+	 * ("arch/x86/kvm/lapic.c") or a directory ending in '/' ("drivers/vhost/"). NULL-terminated
+	 * (KC_PATHS() adds the NULL). Reviewer mode maps the files a patch touches to tests by it.
+	 */
+	const char *const *paths;
 	const struct kc_subtest *subtests;	/* ends with an empty entry */
 	const struct kc_option *options;	/* ends with an empty entry */
 	/* Returns why the whole program cannot run here, or NULL. */
 	const char *(*requires)(void);
 };
+
+/* .paths = KC_PATHS("arch/x86/kvm/lapic.c", "arch/x86/kvm/ioapic.c") */
+#define KC_PATHS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/*
+ * What any VM with a running vCPU exercises on this architecture, for tests of the guest
+ * runtime itself: the generic KVM core comes with it.
+ */
+#if defined(__x86_64__)
+#define KC_PATHS_ARCH_RUNTIME "arch/x86/kvm/x86.c", "arch/x86/kvm/svm/svm.c", "arch/x86/kvm/vmx/vmx.c"
+#elif defined(__riscv)
+#define KC_PATHS_ARCH_RUNTIME "arch/riscv/kvm/"
+#endif
+#define KC_PATHS_RUNTIME KC_PATHS_ARCH_RUNTIME, "virt/kvm/kvm_main.c"
 
 int kc_main(const struct kc_test *test, int argc, char **argv);
 
