@@ -411,8 +411,9 @@ def render(rep):
     table = []
     for p in rep["patches"]:
         subj = p["subject"] if len(p["subject"]) <= 60 else p["subject"][:57] + "..."
+        ok = (p.get("apply") or {}).get("ok")
         apply = "-" if p["kind"] != "kernel" or not p["has_diff"] else \
-            ("clean" if (p.get("apply") or {}).get("ok") else "REJECTED")
+            ("clean" if ok else "REJECTED" if ok is False else "not tried")
         build = f"{build_cell(rep, p, 'before')} / {build_cell(rep, p, 'after')}"
         arch = p["arch"] if p["kind"] == "kernel" else "-"
         if not p["rows"]:
@@ -428,7 +429,7 @@ def render(rep):
     for row in table:
         out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
     for p in rep["patches"]:
-        if (p.get("apply") or {}).get("ok") is False:
+        if (p.get("apply") or {}).get("ok") is not True and p.get("apply"):
             out.append(f"[{p['index']}] {p['apply']['reason']}")
     counts = {}
     for p in rep["patches"]:
@@ -560,7 +561,7 @@ def review(a, out, work, t0):
         src, why, code = base_source(a.base, work)
         if src is None:
             for p in todo:
-                p.apply = {"ok": False, "reason": f"base {a.base}: {why}"}
+                p.apply = {"ok": None, "reason": f"base {a.base}: {why}"}   # not tried
             say(f"base {a.base}: {why}")
             return rep, plist, code
     rep["base_src"] = src
