@@ -202,7 +202,7 @@ def render(judged):
                 continue
             nskip = sum(1 for s in c.subtests if s.verdict != "PASS")
             detail = f" {nskip}/{len(c.subtests)}" if c.verdict == "PASS" and nskip else ""
-            notes.append(f"{col.line} {t}: " + _one_line("; ".join(cell_reason(c)), 600))
+            notes.append(f"{col.line} {t}: " + " ".join("; ".join(cell_reason(c)).split()))
             mark = "=" if c.as_expected else "!"
             grid[(t, ci)] = f"{c.verdict}{detail}{mark} [{len(notes)}]"
     heads = [col.line for col, _ in judged]
