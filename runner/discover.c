@@ -110,9 +110,8 @@ void suite_load_meta(struct suite *s, int parallel, bool quiet)
 	struct job **order = xcalloc(s->ntests, sizeof(*order));
 
 	for (int i = 0; i < s->ntests; i++) {
-		jobs[i].argv = xcalloc(3, sizeof(char *));
-		jobs[i].argv[0] = s->tests[i].path;
-		jobs[i].argv[1] = "--meta";
+		jobs[i].argv = test_command(s->emulator, s->tests[i].path, 1);
+		jobs[i].argv[s->emulator ? 2 : 1] = "--meta";
 		jobs[i].timeout = META_TIMEOUT_S;
 		jobs[i].priv = &s->tests[i];
 		order[i] = &jobs[i];
@@ -129,6 +128,21 @@ void suite_load_meta(struct suite *s, int parallel, bool quiet)
 		warn("interrupted while reading test metadata");
 		exit(1);
 	}
+}
+
+/*
+ * The emulator (qemu-user) lets a host read and run the metadata of binaries
+ * built for another architecture: one program name, never shell text.
+ */
+char **test_command(const char *emulator, const char *path, int nextra)
+{
+	char **argv = xcalloc(3 + nextra, sizeof(*argv));
+	int n = 0;
+
+	if (emulator)
+		argv[n++] = (char *)emulator;
+	argv[n] = (char *)path;
+	return argv;
 }
 
 void suite_free(struct suite *s)

@@ -281,7 +281,8 @@ static bool reported(const struct stream *st, const char *name)
  */
 static void load_meta(struct stream *st, const struct suite *local)
 {
-	struct suite here = { .tests = xcalloc(local->ntests, sizeof(struct test)) };
+	struct suite here = { .tests = xcalloc(local->ntests, sizeof(struct test)),
+			      .emulator = local->emulator };
 
 	for (int i = 0; i < local->ntests; i++) {
 		const struct test *l = &local->tests[i];
@@ -400,6 +401,7 @@ int import_tap(const struct options *o, struct run *r)
 	read_stream(&st, o->import_tap);
 	if (!suite_try_load(&local, dir))
 		memset(&local, 0, sizeof(local));
+	local.emulator = o->emulator;
 	if (st.plan < 0 && st.ntests)
 		st.plan = st.ntests;	/* the plan line was garbled, the results were not */
 	if (st.plan < 0 || st.ntests < st.plan) {

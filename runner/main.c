@@ -27,12 +27,16 @@ static int run_here(const struct options *o, struct run *r, struct reports *rep)
 	int rc = 0;
 
 	suite_load(&s, dir);
+	s.emulator = o->emulator;
 	suite_select(&s, o);
 	/* Only now: a usage error must not leave empty report files behind. */
 	open_reports(rep, o);
 	if (o->list) {
 		list_tests(&s, rep->json);
 		rep->json = NULL;
+		/* A list with a test whose --meta failed is not the metadata asked for. */
+		for (int i = 0; i < s.ntests; i++)
+			rc |= !s.tests[i].meta.valid;
 	} else {
 		rc = run_suite(&s, o, r);
 		if (rep->json)

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "runner.h"
 
@@ -19,6 +20,7 @@ enum {
 	OPT_RESULTS,
 	OPT_DIR,
 	OPT_IMPORT_TAP,
+	OPT_EMULATOR,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +35,7 @@ static const struct option long_options[] = {
 	{ "results", required_argument, NULL, OPT_RESULTS },
 	{ "dir", required_argument, NULL, OPT_DIR },
 	{ "import-tap", required_argument, NULL, OPT_IMPORT_TAP },
+	{ "emulator", required_argument, NULL, OPT_EMULATOR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -45,12 +48,15 @@ static void usage(void)
 	      "  -t, --test PATTERN    only tests whose name matches the glob; NAME:SUBTEST\n"
 	      "                        runs only that subtest (repeatable)\n"
 	      "  -g, --group GROUP     only tests in GROUP (repeatable)\n"
-	      "  -l, --list            list the selected tests with their metadata\n"
+	      "  -l, --list            list the selected tests with their metadata (with\n"
+	      "                        --json FILE: every test's whole --meta, one array)\n"
 	      "      --timeout S       seconds per test, instead of each test's own\n"
 	      "      --junit FILE      also write JUnit XML to FILE\n"
 	      "      --json FILE       also write results (with -l: metadata) as JSON\n"
 	      "      --results DIR     write each test's output to DIR/<name>.log\n"
 	      "      --dir DIR         where tests.list is (default: the runner's directory)\n"
+	      "      --emulator PROG   run the test binaries through PROG (qemu-riscv64: read\n"
+	      "                        a cross build's metadata on this machine)\n"
 	      "      --import-tap FILE run nothing: report from a TAP stream this runner\n"
 	      "                        printed elsewhere (e.g. in a QEMU guest)\n"
 	      "  -h, --help            this text\n"
@@ -88,6 +94,33 @@ static const char *nonempty(const char *opt, const char *arg)
 	if (!*arg)
 		die_usage("%s wants a non-empty argument", opt);
 	return arg;
+}
+
+/* The tests are started with execv(): a bare name is looked up here, once. */
+static char *find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, *found = NULL;
+
+	if (strchr(name, '/')) {
+		if (access(name, X_OK))
+			die_usage("--emulator '%s': %s", name, strerror(errno));
+		return xstrdup(name);
+	}
+	copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *candidate = xasprintf("%s/%s", *dir ? dir : ".", name);
+
+		if (!access(candidate, X_OK))
+			found = candidate;
+		else
+			free(candidate);
+	}
+	free(copy);
+	if (!found)
+		die_usage("--emulator '%s': not found in PATH (qemu-riscv64 is in Debian's "
+			  "qemu-user package)", name);
+	return found;
 }
 
 /* getopt's own messages are off, so that every error reads the same way. */
@@ -138,6 +171,10 @@ static void parse_one(struct options *o, int c, char **argv)
 	case OPT_IMPORT_TAP:
 		o->import_tap = nonempty("--import-tap", optarg);
 		break;
+	case OPT_EMULATOR:
+		free(o->emulator);
+		o->emulator = find_program(nonempty("--emulator", optarg));
+		break;
 	default:
 		bad_option(argv, c);
 	}
@@ -166,5 +203,6 @@ void options_free(struct options *o)
 {
 	strv_free(o->patterns, o->npatterns);
 	strv_free(o->groups, o->ngroups);
+	free(o->emulator);
 	memset(o, 0, sizeof(*o));
 }

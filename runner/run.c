@@ -7,12 +7,11 @@
 
 #include "runner.h"
 
-static char **test_argv(const struct test *t)
+static char **test_argv(const struct suite *s, const struct test *t)
 {
-	char **argv = xcalloc(2 + 2 * t->nonly, sizeof(*argv));
-	int n = 0;
+	char **argv = test_command(s->emulator, t->path, 2 * t->nonly);
+	int n = s->emulator ? 2 : 1;
 
-	argv[n++] = t->path;
 	for (int i = 0; i < t->nonly; i++) {
 		argv[n++] = "-s";
 		argv[n++] = t->only[i];
@@ -98,7 +97,7 @@ int run_suite(struct suite *s, const struct options *o, struct run *r)
 	host_identity(r);
 	tap_header(r->kernel, r->machine, s->ntests);
 	for (int i = 0; i < s->ntests; i++) {
-		jobs[i].argv = test_argv(&s->tests[i]);
+		jobs[i].argv = test_argv(s, &s->tests[i]);
 		jobs[i].timeout = s->tests[i].timeout;
 		jobs[i].priv = &s->tests[i];
 		jobs[i].on_start = test_started;

@@ -197,6 +197,7 @@ struct options {
 	const char *results;
 	const char *dir;
 	const char *import_tap;
+	char *emulator;		/* runs each test binary: qemu-riscv64 */
 };
 
 void options_parse(struct options *o, int argc, char **argv);
@@ -241,6 +242,7 @@ struct suite {
 	char *dir;
 	struct test *tests;
 	int ntests;
+	const char *emulator;	/* --emulator, or NULL */
 };
 
 bool suite_try_load(struct suite *s, const char *dir);
@@ -256,6 +258,9 @@ void suite_select(struct suite *s, const struct options *o);
 
 /* ---- list.c ---- */
 void list_tests(const struct suite *s, FILE *json);
+
+/* argv to run path with extra arguments, through the emulator when one is set. */
+char **test_command(const char *emulator, const char *path, int nextra);
 
 /* ---- run.c ---- */
 struct run {
