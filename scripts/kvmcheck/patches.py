@@ -245,10 +245,18 @@ def emulator(arch):
     qemu-user (a riscv64 build's --meta is read from the binaries, never from C source)."""
     if arch == platform.machine():
         return []
-    for cand in (f"qemu-{arch}-static", f"qemu-{arch}"):
-        path = shutil.which(cand)
-        if path:
-            return [path]
+    for attempt in (0, 1):
+        for cand in (f"qemu-{arch}-static", f"qemu-{arch}"):
+            path = shutil.which(cand)
+            if path:
+                return [path]
+        # As the scripts do for their tools (lib.sh's need): install it when we can.
+        if attempt or os.geteuid() != 0 or not shutil.which("apt-get"):
+            break
+        msg(f"# installing qemu-user-static (to read the {arch} tests' --meta)")
+        subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "qemu-user-static"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), timeout=900, check=False)
     raise InputError(f"reading the {arch} tests' --meta needs qemu-user: "
                      "apt-get install qemu-user-static (or qemu-user)")
 
@@ -322,7 +330,7 @@ def match(patches, meta):
     """Fill each patch's .tests: the tests that name it (subject, Revert, Fixes), else those
     its cover letter names, else the tests whose kernel paths it writes."""
     for p in patches:
-        p.tests = [Hit(t.name, t.arch, how) for t in meta if (how := named_by(p, t))]
+        p.tests = one_per_test(p, [Hit(t.name, t.arch, how) for t in meta if (how := named_by(p, t))])
     # A series' patches share the cover letter's test (the seed's SEV series: 0/8 names the
     # test, 1/8 .. 8/8 do not).
     groups = {}
@@ -340,10 +348,18 @@ def match(patches, meta):
     for p in patches:
         if p.tests or p.kind != "kernel":
             continue
-        for t in meta:
-            f = path_hit(p.files, t.paths)
-            if f:
-                p.tests.append(Hit(t.name, t.arch, f"paths: {f}"))
+        p.tests = one_per_test(p, [Hit(t.name, t.arch, f"paths: {f}") for t in meta
+                                   if (f := path_hit(p.files, t.paths))])
+
+
+def one_per_test(p, hits):
+    """common/ucall, vhost/ and vfio/ tests exist for both architectures: one row per test,
+    the one of the architecture the patch builds."""
+    out = {}
+    for h in hits:
+        if h.test not in out or (h.arch == p.arch and out[h.test].arch != p.arch):
+            out[h.test] = h
+    return list(out.values())
 
 
 # --- applying ----------------------------------------------------------------------------------
