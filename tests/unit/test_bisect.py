@@ -10,11 +10,15 @@ the first sid commit. Each step boots one kernel under QEMU (about 10 s)."""
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / "scripts"))
+from kvmcheck import bisect  # noqa: E402
+from kvmcheck.results import parse_run, verdict_of  # noqa: E402
 STEP = TOP / "scripts" / "bisect-step.sh"
 FETCH = TOP / "scripts" / "kernel-fetch.sh"
 TEST = "x86/directed_eoi:cap_advertised"
@@ -50,6 +54,40 @@ class TestBisectStepUsage(unittest.TestCase):
             p = self.run_step("common/ucall", cwd=d)
             self.assertEqual(p.returncode, 255)
             self.assertIn("not a kernel tree and has no KVMCHECK_KERNEL", p.stderr)
+
+
+class TestBisectDecide(unittest.TestCase):
+    """The exit contract from one run's verdict, without a boot (kvmcheck.bisect.decide)."""
+
+    RUN = parse_run({"kernel": "7.2.13", "tests": [
+        {"name": "x86/a", "verdict": "PASS", "subtests": [{"name": "s", "verdict": "PASS"}]},
+        {"name": "x86/b", "verdict": "FAIL", "reason": "1 subtest failed",
+         "subtests": [{"name": "s", "verdict": "FAIL", "reason": "guest assert"}]},
+        {"name": "x86/c", "verdict": "SKIP", "reason": "predates it",
+         "subtests": [{"name": "s", "verdict": "SKIP", "reason": "predates it"}]},
+        {"name": "vhost/d", "verdict": "CRASH", "reason": "kernel crashed: refcount_t: underflow",
+         "subtests": [{"name": "first", "verdict": "PASS"}]}]}, "r.json")
+
+    def code(self, name, find_fix=False, skip_bad=False):
+        return bisect.decide(verdict_of(self.RUN, name), "7.2.13", find_fix, skip_bad)[0]
+
+    def test_regression_hunt(self):
+        self.assertEqual([self.code(n) for n in ("x86/a", "x86/a:s", "x86/b:s", "x86/c", "x86/nope")],
+                         [0, 0, 1, 125, 125])
+        self.assertEqual(self.code("x86/c", skip_bad=True), 1)
+
+    def test_fix_hunt(self):
+        self.assertEqual(self.code("x86/a", find_fix=True), 1)
+        self.assertEqual(self.code("x86/b", find_fix=True), 0)
+        self.assertEqual(self.code("x86/c", find_fix=True), 125)
+        self.assertEqual(self.code("x86/c", find_fix=True, skip_bad=True), 0)
+
+    def test_a_crash_under_the_test_is_bad(self):
+        # The subtest never reported: the kernel crashed under its test, which is its verdict.
+        self.assertEqual(self.code("vhost/d:second"), 1)
+        self.assertEqual(self.code("vhost/d:first"), 0)
+        self.assertIn("refcount_t: underflow",
+                      bisect.decide(verdict_of(self.RUN, "vhost/d:second"), "7.2.13", False, False)[1])
 
 
 class TestBisectRun(unittest.TestCase):
