@@ -11,12 +11,23 @@
 # OUT is two archives back to back, which Linux unpacks in turn: a heavy one (busybox, init,
 # modules; decompressing .ko.xz is most of the work) cached per kernel under
 # ~/.cache/kvmcheck/initramfs/, and a small one with the binaries and args built on every run.
+# Runs side by side are safe: the cached archive is written under a lock to a unique temporary,
+# checked with gzip -t and renamed into place; a cached one that fails gzip -t is built again.
+# OUT appears whole or not at all.
+#
+# A modules tree without modules.dep (make modules_install output, a package unpacked by hand)
+# gets one from depmod run on a private tree of links, never written into the user's tree;
+# the result is cached by the tree's file list.
+#
+# Exit status: 0 OUT written, 2 bad usage or a KERNEL_DIR/BUILD_DIR that is not one, 3 a tool
+# is missing or failed.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
 
-[ $# -ge 3 ] || { msg "usage: ${0##*/} KERNEL_DIR BUILD_DIR OUT [-- RUNNER_ARGS...]"; exit 2; }
+case ${1:-} in -h | --help) usage_header "$0"; exit 0 ;; esac
+[ $# -ge 3 ] || { usage_header "$0"; exit 2; }
 kdir=$1 build=$2 out=$3
 shift 3
 [ $# -eq 0 ] || { [ "$1" = -- ] && shift; } || die 2 "expected -- before the runner's arguments, got $1"
@@ -38,7 +49,58 @@ wanted="kvm kvm_amd kvm_intel irqbypass ccp vhost vhost_net vhost_vsock vhost_io
 	vfio vfio_iommu_type1 mdev vfio_pci mtty"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmcheck-initramfs.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+# Temporaries in the cache and next to OUT are listed here, so an error or a signal removes them.
+partial=()
+cleanup() {
+	rm -rf "$tmp"
+	[ ${#partial[@]} = 0 ] || rm -f "${partial[@]}"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+cache=$(kvmcheck_cache)/initramfs
+mkdir -p "$cache"
+# One lock for the whole initramfs cache: building a base takes seconds, and the prune below
+# must not remove an archive another run is about to copy.
+exec 8>>"$cache/.lock"
+
+# private_depmod MTREE: sets dep to the path of a modules.dep for MTREE. Debian 12's kmod 30 has no
+# depmod -o, and a user's tree may be read-only: depmod -b runs on a tree of symlinks to the
+# user's files in a temporary directory, so everything it writes lands there. Cached by the
+# list of module files (names, sizes, mtimes): running depmod over every module takes seconds.
+private_depmod() {
+	local mt=$1 key out dt
+	need depmod kmod
+	key=$( {
+		echo "$kver"
+		(cd "$mt" && find . \( -name '*.ko' -o -name '*.ko.*' -o -name 'modules.builtin' \
+			-o -name 'modules.order' \) -printf '%P %s %T@\n' | LC_ALL=C sort)
+	} | sha256sum | cut -c1-24)
+	out=$cache/$kver-$key.modules.dep
+	lock_wait 8 "$cache/.lock" "the initramfs cache"
+	if [ -s "$out" ]; then
+		touch "$out"
+		flock -u 8
+		dep=$out
+		return
+	fi
+	msg "# initramfs: no modules.dep in $mt; running depmod on a private copy of the tree"
+	mkdir -p "$tmp/depmod/lib/modules"
+	cp -rs "$mt" "$tmp/depmod/lib/modules/$kver"
+	rm -f "$tmp/depmod/lib/modules/$kver"/modules.{dep,alias,symbols,softdep,devname,builtin.alias}* \
+		"$tmp/depmod/lib/modules/$kver"/modules.{builtin,weakdep}.bin
+	depmod -b "$tmp/depmod" "$kver" 2>"$tmp/depmod.log" ||
+		die 3 "depmod -b on a copy of $mt failed: $(grep -m1 . "$tmp/depmod.log")"
+	[ -s "$tmp/depmod/lib/modules/$kver/modules.dep" ] ||
+		die 3 "depmod found no modules in $mt (is it the lib/modules/<kver> of $kver?)"
+	dt=$(mktemp "$cache/.depmod.XXXXXX")
+	partial+=("$dt")
+	cp "$tmp/depmod/lib/modules/$kver/modules.dep" "$dt"
+	chmod 644 "$dt"
+	mv -f "$dt" "$out"
+	flock -u 8
+	dep=$out
+}
 
 # --- which module files, in load order --------------------------------------------------------
 mtree=""
@@ -48,14 +110,7 @@ if [ -d "$kdir/modules/lib/modules/$kver" ]; then
 	mtree=$(realpath "$kdir/modules/lib/modules/$kver")
 	dep=$mtree/modules.dep
 	if [ ! -s "$dep" ]; then
-		# A user's tree may be read-only or lack modules.dep (modules_install without depmod):
-		# write ours aside with depmod -o rather than into their tree.
-		need depmod kmod
-		msg "# initramfs: no modules.dep in $mtree; running depmod"
-		mkdir -p "$tmp/depmod/lib/modules"
-		ln -s "$mtree" "$tmp/depmod/lib/modules/$kver"
-		depmod -b "$tmp/depmod" -o "$tmp/depout" "$kver"
-		dep=$tmp/depout/lib/modules/$kver/modules.dep
+		private_depmod "$mtree"  # sets dep
 	fi
 	# modules.dep lists, for each module, all of its dependencies (the closure) such that
 	# loading them from the last to the first works (what modprobe does): emit them reversed,
@@ -85,9 +140,17 @@ else
 	bb=$("$here/busybox-fetch.sh" "$arch")
 fi
 
+# --- the per-run archive: $(O) and the runner's arguments --------------------------------------
+run=$tmp/run
+mkdir -p "$run/kvmcheck"
+# Objects and the library archive are not needed in the guest; everything else is.
+(cd "$build" && find . \( -path ./obj -o -name '*.a' -o -name '*.d' -o -name '*.o' \) -prune -o \
+	-print | cpio -pdm --quiet "$run/kvmcheck")
+# One argument per line, so a pattern with a space or a glob reaches the runner unchanged.
+if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi >"$run/kvmcheck/args"
+(cd "$run" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1 >"$tmp/run.cpio.gz")
+
 # --- the heavy archive, cached ----------------------------------------------------------------
-cache=$(kvmcheck_cache)/initramfs
-mkdir -p "$cache"
 key=$( {
 	echo "$kver $arch"
 	cat "$here/guest-init.sh" "$0"
@@ -96,9 +159,9 @@ key=$( {
 } | sha256sum | cut -c1-24)
 base=$cache/$arch-$kver-$key.cpio.gz
 
-if [ ! -s "$base" ]; then
-	t0=$EPOCHREALTIME
-	root=$tmp/base
+build_base() {
+	local t0=$EPOCHREALTIME root=$tmp/base bt rel src dst a
+	rm -rf "$root"
 	mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc} "$root/lib/modules/$kver"
 	cp "$bb" "$root/bin/busybox"
 	# Only the applets guest-init.sh uses, so the image says what /init depends on.
@@ -128,24 +191,36 @@ if [ ! -s "$base" ]; then
 	# The kernel's config (Debian's modules tree has one): tests read it to tell "not built"
 	# from "too old" (vfio/migration_features: CONFIG_VFIO_DEBUGFS).
 	[ -z "$mtree" ] || [ ! -f "$mtree/config" ] || cp "$mtree/config" "$root/lib/modules/$kver/config"
-	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1 >"$base.tmp")
-	mv "$base.tmp" "$base"
+	bt=$(mktemp "$cache/.base.XXXXXX")
+	partial+=("$bt")
+	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1 >"$bt")
+	gzip -t "$bt" || die 3 "the initramfs just written to $bt does not pass gzip -t (disk full?)"
+	chmod 644 "$bt"
+	mv -f "$bt" "$base"
 	# Keep a handful: one per kernel in the matrix, not one per edit of guest-init.sh.
-	find "$cache" -name '*.cpio.gz' -printf '%T@ %p\n' | sort -rn | tail -n +13 | cut -d' ' -f2- |
-		while read -r old; do rm -f "$old"; done
+	find "$cache" -maxdepth 1 \( -name '*.cpio.gz' -o -name '*.modules.dep' \) -printf '%T@ %p\n' |
+		sort -rn | tail -n +25 | cut -d' ' -f2- | while read -r old; do rm -f "$old"; done
 	msg "# initramfs: $kver base with $(wc -l <"$root/etc/kvmcheck-modules") modules built in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
-else
-	touch "$base"
-fi
+}
 
-# --- the per-run archive: $(O) and the runner's arguments --------------------------------------
-run=$tmp/run
-mkdir -p "$run/kvmcheck"
-# Objects and the library archive are not needed in the guest; everything else is.
-(cd "$build" && find . \( -path ./obj -o -name '*.a' -o -name '*.d' -o -name '*.o' \) -prune -o \
-	-print | cpio -pdm --quiet "$run/kvmcheck")
-# One argument per line, so a pattern with a space or a glob reaches the runner unchanged.
-if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi >"$run/kvmcheck/args"
-(cd "$run" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1 >"$tmp/run.cpio.gz")
-cat "$base" "$tmp/run.cpio.gz" >"$out.tmp"
-mv "$out.tmp" "$out"
+# OUT is written next to itself and renamed: a reader never boots half an archive.
+ot=$(mktemp "$(dirname "$out")/.${out##*/}.XXXXXX")
+partial+=("$ot")
+lock_wait 8 "$cache/.lock" "the initramfs cache"
+# Every writer holds the lock while its temporaries exist: one seen now is from a killed run.
+find "$cache" -maxdepth 1 \( -name '.base.*' -o -name '.depmod.*' \) -delete
+if [ -e "$base" ] && ! gzip -t "$base" 2>/dev/null; then
+	msg "# initramfs: cached $base is corrupt (gzip -t fails): building it again"
+	rm -f "$base"
+fi
+if [ -s "$base" ]; then
+	touch "$base"
+else
+	[ -n "$mtree" ] || msg "# initramfs: $kdir has no modules: KVM must be built into $kver (CONFIG_KVM=y); otherwise give IMAGE:MODULES_DIR"
+	build_base
+fi
+# Copied under the lock: another run's prune may remove the archive right after.
+cat "$base" "$tmp/run.cpio.gz" >"$ot"
+flock -u 8
+chmod 644 "$ot"
+mv -f "$ot" "$out"

@@ -16,15 +16,25 @@
 # pinned version; the answer is reused for KVMCHECK_KERNEL_TTL seconds (default one day) so a
 # second call needs no network. KVMCHECK_OFFLINE=1 never touches the network. KVMCHECK_MIRROR
 # overrides the Debian mirror, which otherwise comes from this machine's apt configuration.
+#
+# A Debian kernel is verified, never trusted: each .deb against the SHA256 of the suite's
+# Packages index at download; the unpacked files' sha256, size and mtime go to the directory's
+# 'manifest', written last (a directory without one is incomplete). Every use compares sizes and
+# mtimes of all files and hashes the image and the metadata (KVMCHECK_VERIFY=full hashes the
+# modules too); a mismatch is named and the kernel fetched again. A user's image is checked by
+# its boot header (python3 -m kvmcheck.kernels). Two runs at once share one download: every
+# write is under a lock, to a temporary, renamed into place.
+#
+# Exit status: 0 a kernel directory printed, 2 bad usage or a bad image (named), 3 the kernel
+# could not be fetched or verified (the reason on stderr).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
 
 usage() {
-	msg "usage: ${0##*/} bookworm|trixie|sid [amd64|riscv64]"
-	msg "       ${0##*/} /path/to/bzImage[:MODULES_DIR]"
-	exit 2
+	usage_header "$0"
+	exit "${1:-2}"
 }
 
 # --- Debian's kernels ------------------------------------------------------------------------
@@ -57,8 +67,57 @@ resolve_packages() {
 	done
 }
 
-# A kernel dir is complete once the 'version' file exists: it is written last.
-valid_dir() { [ -n "$1" ] && [ -f "$1/version" ] && { [ -f "$1/vmlinuz" ] || [ -f "$1/Image" ]; }; }
+# --- the manifest: what a kernel directory held when it was unpacked -------------------------
+
+# files DIR: every file of a kernel directory but the manifest, sorted; module paths hold no
+# blanks, which the manifest's space-separated fields rely on.
+files() { (cd "$1" && find . -type f ! -name manifest -printf '%P\n' | LC_ALL=C sort); }
+
+# Lines "SHA256 SIZE MTIME PATH", sorted by PATH, for every file in the directory.
+write_manifest() {
+	local d=$1
+	files "$d" >"$tmp/files"
+	(cd "$d" && paste -d' ' <(xargs -r -d '\n' sha256sum -- <"$tmp/files" | cut -d' ' -f1) \
+		<(xargs -r -d '\n' stat -c '%s %.9Y %n' -- <"$tmp/files")) | write_atomic "$d/manifest"
+}
+
+# verify_dir DIR: silent when DIR is as its manifest says; otherwise prints why (one line) and
+# fails. Sizes and mtimes of every file, and the hash of everything outside the modules' kernel/
+# tree (the image, kver/arch/version, modules.dep …); KVMCHECK_VERIFY=full hashes all.
+verify_dir() {
+	local d=$1 first side f bad
+	[ -s "$d/manifest" ] || { echo "no manifest (incomplete, or written by an older kvmcheck)"; return 1; }
+	first=$(diff <(awk '{ print $2, $3, $4 }' "$d/manifest") \
+		<(files "$d" | (cd "$d" && xargs -r -d '\n' stat -c '%s %.9Y %n' --)) |
+		awk '/^[<>]/ { print $1, $4; exit }')
+	if [ -n "$first" ]; then
+		side=${first%% *} f=${first#* }
+		if [ "$side" = '<' ] && [ ! -e "$d/$f" ]; then
+			echo "$d/$f is missing"
+		elif [ "$side" = '>' ] && ! awk -v f="$f" '$4 == f { found = 1 } END { exit !found }' "$d/manifest"; then
+			echo "$d/$f was not there when it was unpacked"
+		else
+			echo "$d/$f changed since it was unpacked (size or mtime differs)"
+		fi
+		return 1
+	fi
+	if ! bad=$(cd "$d" && awk -v full="${KVMCHECK_VERIFY:-}" \
+		'full == "full" || $4 !~ /^modules\/lib\/modules\/[^\/]*\/kernel\// { print $1 "  " $4 }' manifest |
+		sha256sum -c --quiet --strict 2>/dev/null); then
+		f=$(printf '%s\n' "$bad" | sed -n 's/: FAILED.*//p' | head -n1)
+		echo "$d/${f:-?}: sha256 differs from the one recorded when it was unpacked"
+		return 1
+	fi
+}
+
+# --- fetching --------------------------------------------------------------------------------
+
+# set_current VERSION: the suite's current version and the time it was checked, each replaced
+# whole: a reader in another run sees the old or the new file, never an empty one.
+set_current() {
+	printf '%s\n' "$1" | write_atomic "$base/current"
+	date +%s | write_atomic "$base/checked"
+}
 
 debian_kernel() {
 	suite=$1
@@ -70,27 +129,37 @@ debian_kernel() {
 	esac
 	[ "$suite/$arch" = bookworm/riscv64 ] && die 2 "bookworm has no riscv64 kernel: use trixie or sid"
 
-	local base ttl now checked=0 cur="" dir
+	local ttl now checked=0 cur="" bad="" dir why="" t0
+	t0=$EPOCHREALTIME
 	base="$(kvmcheck_cache)/kernels/$suite-$arch"
 	aptdir=$base/apt
 	mkdir -p "$aptdir"
-	# Two runs fetching the same suite would trample each other's apt state.
-	exec 9>"$base/.lock"
-	flock 9
+	# Two runs fetching the same suite would trample each other's apt state and downloads; a
+	# reader waits too, so it never verifies a directory being replaced.
+	exec 9>>"$base/.lock"
+	lock_wait 9 "$base/.lock" "the $suite $arch kernel"
+	# Writers hold the lock while these exist: any seen now is from a killed run.
+	find "$base" -mindepth 1 -maxdepth 1 \( -name '.new.*' -o -name '.old.*' -o -name '.current.*' \
+		-o -name '.checked.*' \) -exec rm -rf {} +
 
 	[ -f "$base/current" ] && cur=$base/$(cat "$base/current")
-	valid_dir "$cur" || cur=""
+	if [ -n "$cur" ] && [ -d "$cur" ]; then
+		if ! why=$(verify_dir "$cur"); then
+			msg "# kernel: the cached $suite $arch kernel is damaged: $why"
+			bad=$cur cur=""
+		fi
+	else
+		cur=""
+	fi
 	[ -f "$base/checked" ] && checked=$(stat -c %Y "$base/checked")
 	now=$(date +%s)
 	ttl=${KVMCHECK_KERNEL_TTL:-86400}
 	if [ -n "$cur" ] && { [ "${KVMCHECK_OFFLINE:-0}" = 1 ] || [ $((now - checked)) -lt "$ttl" ]; }; then
-		msg "# kernel: $suite $arch $(cat "$cur/version") (cached; checked $(((now - checked) / 60)) min ago)"
+		msg "# kernel: $suite $arch $(cat "$cur/version") (cached, verified in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s; checked $(((now - checked) / 60)) min ago)"
 		echo "$cur"
 		return
 	fi
-	if [ "${KVMCHECK_OFFLINE:-0}" = 1 ]; then
-		die 3 "KVMCHECK_OFFLINE=1 and no cached $suite $arch kernel"
-	fi
+	[ "${KVMCHECK_OFFLINE:-0}" != 1 ] || die 3 "KVMCHECK_OFFLINE=1 and no usable cached $suite $arch kernel${why:+ (${why})}: run once without KVMCHECK_OFFLINE to fetch it"
 
 	need apt-get apt
 	need dpkg-deb dpkg
@@ -119,24 +188,39 @@ debian_kernel() {
 	version=${image_pkg#* }
 	image_pkg=${image_pkg%% *}
 	dir=$base/$version
-	if valid_dir "$dir"; then
-		echo "$version" >"$base/current"
-		touch "$base/checked"
-		msg "# kernel: $suite $arch $version (cached, still current)"
-		echo "$dir"
-		return
+	if [ -d "$dir" ] && [ "$dir" != "$bad" ]; then
+		if why=$(verify_dir "$dir"); then
+			set_current "$version"
+			msg "# kernel: $suite $arch $version (cached, still current)"
+			echo "$dir"
+			return
+		fi
+		msg "# kernel: the cached $suite $arch kernel is damaged: $why: fetching it again"
 	fi
 
 	msg "# kernel: downloading ${pkgs[*]}"
-	local tmp t0
-	t0=$(date +%s)
+	local tmp t1
+	t1=$(date +%s)
 	tmp=$(mktemp -d "$base/.new.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
+	trap 'exit 130' INT TERM HUP
 	mkdir -p "$tmp/debs" "$tmp/root"
 	(cd "$tmp/debs" && apt_private apt-get download "${pkgs[@]}" >"$log" 2>&1) ||
 		die 3 "download of ${pkgs[*]} failed (no network?): $(grep -m1 -E '^(W|E):' "$log" | cut -c1-160)"
-	local deb
-	for deb in "$tmp"/debs/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+	# apt checks the index's hashes too; this check is ours, and its record stays with the kernel.
+	local deb p want got
+	for p in "${pkgs[@]}"; do
+		deb=$(find "$tmp/debs" -maxdepth 1 -name "${p}_*.deb" | head -n1)
+		[ -n "$deb" ] || die 3 "apt-get download left no .deb for $p"
+		want=$(apt_private apt-cache show --no-all-versions "$p" 2>/dev/null | sed -n 's/^SHA256: //p' | head -n1)
+		[ -n "$want" ] || die 3 "the $suite Packages index has no SHA256 for $p"
+		got=$(sha256sum <"$deb" | cut -d' ' -f1)
+		[ "$got" = "$want" ] || die 3 "${deb##*/}: sha256 $got, but the $suite Packages index says $want (a broken mirror or download)"
+		printf '%s  %s\n' "$got" "${deb##*/}" >>"$tmp/debs.sha256"
+	done
+	for deb in "$tmp"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$tmp/root" || die 3 "dpkg-deb -x ${deb##*/} failed (disk full?)"
+	done
 	rm -rf "$tmp/debs"
 
 	# usr-merged packages put everything under usr/lib/modules/<kver> (the image too); older
@@ -156,27 +240,34 @@ debian_kernel() {
 	if [ "$arch" = riscv64 ]; then mv "$img" "$tmp/k/Image"; else mv "$img" "$tmp/k/vmlinuz"; fi
 	mv "$mroot/$kver" "$tmp/k/modules/lib/modules/$kver"
 	# Debian generates modules.dep in postinst, which we never run.
-	depmod -b "$tmp/k/modules" "$kver"
+	depmod -b "$tmp/k/modules" "$kver" || die 3 "depmod on the unpacked $kver failed"
+	mv "$tmp/debs.sha256" "$tmp/k/debs.sha256"
 	echo "$kver" >"$tmp/k/kver"
 	kernel_arch "$arch" >"$tmp/k/arch"
 	echo "$suite" >"$tmp/k/suite"
 	echo "$version" >"$tmp/k/version"
-	rm -rf "$dir"
+	write_manifest "$tmp/k" # last: marks the directory complete
+	if [ -e "$dir" ]; then
+		# Renamed aside before removal: the directory is either the old or the new one, whole.
+		local old
+		old=$(mktemp -d "$base/.old.XXXXXX")
+		mv "$dir" "$old/"
+		rm -rf "$old"
+	fi
 	mv "$tmp/k" "$dir"
 	rm -rf "$tmp"
-	trap - EXIT
-	echo "$version" >"$base/current"
-	touch "$base/checked"
+	trap - EXIT INT TERM HUP
+	set_current "$version"
 	# Keep the previous kernel (a run in flight may use it), drop older ones: each is ~120 MB.
 	find "$base" -mindepth 1 -maxdepth 1 -type d ! -name apt ! -name '.*' -printf '%T@ %p\n' |
 		sort -rn | tail -n +3 | cut -d' ' -f2- | while read -r old; do rm -rf "$old"; done
-	msg "# kernel: $suite $arch $version ($kver) in $(($(date +%s) - t0)) s"
+	msg "# kernel: $suite $arch $version ($kver) in $(($(date +%s) - t1)) s"
 	echo "$dir"
 }
 
 { [ $# -ge 1 ] && [ $# -le 2 ]; } || usage
 case $1 in
--h | --help) usage ;;
+-h | --help) usage 0 ;;
 esac
 # A path (it has a slash or names an existing file) is a user's kernel; a bare word a suite.
 if [ -e "${1%%:*}" ] || [[ $1 == */* ]]; then

@@ -11,6 +11,38 @@ die() { local rc=$1; shift; printf '%s: %s\n' "${0##*/}" "$*" >&2; exit "$rc"; }
 
 kvmcheck_cache() { printf '%s\n' "${XDG_CACHE_HOME:-$HOME/.cache}/kvmcheck"; }
 
+# usage_header FILE: FILE's header comment, from after the #! and SPDX lines to the first line
+# that is not a comment, on stderr. The header is the one description of a script's usage; a
+# line range copied into sed goes stale as soon as the header grows.
+usage_header() {
+	awk 'NR == 1 && /^#!/ { next }
+	     /^# SPDX-License-Identifier/ { next }
+	     !/^#/ { exit }
+	     { sub(/^# ?/, "") }
+	     !started && $0 == "" { next }
+	     { started = 1; print }' "$1" >&2
+}
+
+# write_atomic FILE: stdin into FILE, whole or not at all: a unique temporary next to FILE, then
+# renamed over it, so a reader (another run, or this one after a crash) never sees half a file.
+write_atomic() {
+	local f=$1 t
+	t=$(mktemp "$(dirname "$f")/.${f##*/}.XXXXXX") || return 1
+	if cat >"$t" && chmod 644 "$t" && mv -f "$t" "$f"; then
+		return 0
+	fi
+	rm -f "$t"
+	return 1
+}
+
+# lock_wait FD FILE WHAT: an exclusive flock on FD (the caller opened FILE on it), waiting at
+# most KVMCHECK_LOCK_WAIT seconds (default 1800: a kernel download on a slow mirror) for the other
+# writer of WHAT. The lock dies with the process, so it is never stale.
+lock_wait() {
+	flock -w "${KVMCHECK_LOCK_WAIT:-1800}" "$1" ||
+		die 3 "waited ${KVMCHECK_LOCK_WAIT:-1800} s for another kvmcheck run writing $3 ($2); giving up"
+}
+
 # need CMD PACKAGE: a fresh machine lacks qemu, busybox-static, cpio … Install the Debian package
 # when we are root and apt-get exists; otherwise say exactly which package is missing.
 need() {
