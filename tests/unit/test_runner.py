@@ -2,8 +2,9 @@
 """Unit tests of kvmcheck-run against fake test programs.
 
 Each fake is a shell script that speaks the test-binary protocol of
-docs/PROTOCOL.md.  The runner under test is $KVMCHECK_RUNNER, or
-build/x86_64/kvmcheck-run in the repository that holds this file.
+docs/PROTOCOL.md.  The runner under test is $KVMCHECK_RUNNER, else
+$KVMCHECK_BUILD/kvmcheck-run, else build/x86_64/kvmcheck-run in the
+repository that holds this file.
 
     python3 -m unittest discover -s tests/unit -v
 """
@@ -21,8 +22,8 @@ import unittest
 import xml.etree.ElementTree as ET
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUNNER = os.environ.get("KVMCHECK_RUNNER",
-                        os.path.join(REPO, "build", "x86_64", "kvmcheck-run"))
+RUNNER = os.environ.get("KVMCHECK_RUNNER", os.path.join(
+    os.environ.get("KVMCHECK_BUILD", os.path.join(REPO, "build", "x86_64")), "kvmcheck-run"))
 
 SUMMARY_RE = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$")
 
@@ -298,6 +299,22 @@ class Selection(RunnerTest):
         self.assertEqual(res.returncode, 0)
         self.assertIn("x86/badmeta --meta", res.stderr.decode())
         self.assertEqual(self.result_lines(res), {"x86/badmeta": ("ok", None)})
+
+    def test_emulator(self):
+        # env(1) stands in for qemu-riscv64: it runs its first argument with the rest.
+        path = self.tmpfile("meta.json")
+        res = self.run_runner("-l", "-t", "pass", "--emulator", "env", "--json", path)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual(json.load(f)[0]["subtests"], ["alpha", "beta"])
+        res = self.run_runner("-t", "pass:beta", "--emulator", "env")
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn("    ok 1 beta", self.out(res))
+        with open(os.path.join(self.state, "pass.args")) as f:
+            self.assertEqual(f.read().split(), ["beta"])
+        res = self.run_runner("-l", "--emulator", "no-such-emulator-here")
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("no-such-emulator-here", res.stderr.decode())
 
     def test_list(self):
         path = self.tmpfile("meta.json")
