@@ -15,15 +15,23 @@
 #   -j N  -t PATTERN  -g GROUP  -l  --timeout S  --junit FILE  --json FILE  --results DIR
 #   --review FILE                what a patch series does to the verdicts (scripts/review.sh; BASE= picks the base)
 #
-# Exit status: the runner's (0 nothing failed, 1 something failed), 2 bad usage, 3 the kernel
-# under test could not be booted or had no /dev/kvm (nothing was tested).
+# The QEMU target is scripts/kvmcheck/suite.py: bad options, output paths and -t/-g that select
+# nothing are refused before a boot; a kernel crash or hang during a test is that test's CRASH,
+# and the guest is booted again for the tests left. Environment: KVMCHECK_QEMU_TIMEOUT (bound on
+# the whole run, default 1800 s), KVMCHECK_BOOT_SILENCE (no console output for that long while
+# booting is a boot failure, default 60 s), KVMCHECK_MAX_BOOTS (default 6), KVMCHECK_LOGDIR.
+#
+# Exit status: 0 something was tested and nothing failed, 1 a test failed, timed out or crashed
+# the kernel, 2 bad usage or input (before anything boots), 3 the kernel under test could not be
+# fetched or booted or had no /dev/kvm (nothing was tested), 130 interrupted.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$top/scripts/lib.sh"
 
+# The header comment, up to its first non-comment line, is the help.
 usage() {
-	sed -n '4,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+	awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "${BASH_SOURCE[0]}" >&2
 	exit "${1:-2}"
 }
 bad() { die 2 "$* (see --help)"; }
@@ -106,6 +114,11 @@ printf '# target: %s (%s)\n' "$target" "$why" >&2
 if [ ! -x "$build/kvmcheck-run" ] || [ ! -f "$build/tests.list" ]; then
 	cross=""
 	[ "$arch" != "$host_arch" ] && cross=${CROSS_COMPILE:-$arch-linux-gnu-}
+	if [ -n "$cross" ] && ! command -v "${cross}gcc" >/dev/null 2>&1; then
+		pkgs="a $arch cross compiler"
+		[ "$arch" = riscv64 ] && pkgs="gcc-riscv64-linux-gnu libc6-dev-riscv64-cross"
+		die 3 "no $arch build in $build, and no ${cross}gcc to make one: apt-get install $pkgs, then make ARCH=$arch CROSS_COMPILE=$cross O=$build"
+	fi
 	msg "# building into $build"
 	make -C "$top" -s ARCH="$arch" O="$build" ${cross:+CROSS_COMPILE=$cross} >&2 ||
 		die 3 "make ARCH=$arch O=$build failed"
@@ -124,70 +137,7 @@ if [ "$list" = 1 ] && [ "$arch" = "$host_arch" ]; then
 	exec "$runner" "${guest_args[@]}"
 fi
 
-spec=${target#qemu:}
-case $spec in
-bookworm | trixie | sid | unstable) kdir=$("$top/scripts/kernel-fetch.sh" "$spec" "$arch") || exit $? ;;
-*) kdir=$("$top/scripts/kernel-fetch.sh" "$spec") || exit $? ;;
-esac
-karch=$(cat "$kdir/arch")
-[ "$karch" = "$arch" ] || die 2 "$spec is a $karch kernel but the build is $arch: pass --arch $karch"
-label="${spec##*/}"
-label=${label%%:*}
-version=$(cat "$kdir/version")
-# Debian's package revision (7.2.13-1) says nothing about the kernel; a user's kver stays whole.
-[ "$(cat "$kdir/suite" 2>/dev/null)" = custom ] || version=${version%-*}
-
-# Logs sit next to the build tree, not in it: the build tree is copied into the guest. Each run
-# has its own directory, so runs on the same kernel at the same time (matrix shards on one
-# machine) never share a TAP file; "$label" points at the newest.
-if [ -n "${KVMCHECK_LOGDIR:-}" ]; then
-	logdir=$KVMCHECK_LOGDIR
-	mkdir -p "$logdir"
-else
-	mkdir -p "$build.qemu"
-	logdir=$(mktemp -d "$build.qemu/$label.XXXXXX")
-	ln -sfn "${logdir##*/}" "$build.qemu/$label.latest"
-	# Keep the newest few runs per kernel.
-	# shellcheck disable=SC2012 # mktemp's names: ls -t orders them by age, nothing odd in them
-	ls -dt "$build.qemu/$label".?????? 2>/dev/null | tail -n +6 | xargs -r rm -rf
-fi
-t0=$EPOCHREALTIME
-"$top/scripts/initramfs.sh" "$kdir" "$build" "$logdir/initrd.gz" -- "${guest_args[@]}"
-msg "# initramfs: $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
-
-# In the background with a trap, so a SIGTERM to this script alone (a CI job cancelled) still
-# reaches qemu-run.sh, which stops QEMU; a foreground child would delay the trap until its end.
-qrc=0 qpid=""
-trap '[ -z "$qpid" ] || kill "$qpid" 2>/dev/null; wait 2>/dev/null; exit 130' INT TERM HUP
-"$top/scripts/qemu-run.sh" --timeout "${KVMCHECK_QEMU_TIMEOUT:-1800}" --logdir "$logdir" \
-	--tap "$logdir/tap.log" "$kdir" "$logdir/initrd.gz" &
-qpid=$!
-wait "$qpid" || qrc=$?
-qpid=""
-trap - INT TERM HUP
-# 3: nothing was tested, and qemu-run.sh said why; 130: interrupted.
-if [ "$qrc" -ge 2 ] || [ "$list" = 1 ]; then exit "$qrc"; fi
-
-# The verdict, JSON, JUnit and per-test logs come from the same runner code as on the host,
-# reading the stream the guest sent. It must run here: a riscv64 runner cannot.
-importer=$runner
-if [ "$arch" != "$host_arch" ]; then
-	importer=$top/build/$host_arch/kvmcheck-run
-	if [ ! -x "$importer" ]; then
-		[ ${#host_args[@]} -eq 0 ] ||
-			msg "# no $importer to write ${host_args[*]}: build it with make ARCH=$host_arch"
-		exit "$qrc"
-	fi
-fi
-irc=0
-KVMCHECK_TARGET="$target $version" "$importer" --import-tap "$logdir/tap.log" "${host_args[@]}" \
-	>"$logdir/import.out" 2>&1 || irc=$?
-if [ "$irc" -le 1 ]; then
-	# The stream was already shown live; the summary is what is new.
-	tail -n1 "$logdir/import.out"
-else
-	cat "$logdir/import.out" >&2
-	die 3 "kvmcheck-run --import-tap $logdir/tap.log failed (exit $irc)"
-fi
-[ "$irc" = "$qrc" ] || msg "# note: the guest runner exited $qrc, the import $irc"
-exit "$irc"
+# Kernel fetch, boot, crash attribution and reboots, the import of the guest's stream.
+export PYTHONPATH=$top/scripts${PYTHONPATH:+:$PYTHONPATH}
+exec python3 -m kvmcheck.suite --target "$target" --arch "$arch" --build-dir "$build" \
+	"${host_args[@]}" -- "${guest_args[@]}"
