@@ -28,6 +28,9 @@ static int run_here(const struct options *o, struct run *r, struct reports *rep)
 
 	suite_load(&s, dir);
 	s.emulator = o->emulator;
+	/* A run of nothing would end "0 passed, 0 failed" and exit 0: a claim never tested. */
+	if (!s.ntests)
+		die_usage("%s/tests.list names no test", dir);
 	suite_select(&s, o);
 	/* Only now: a usage error must not leave empty report files behind. */
 	open_reports(rep, o);

@@ -224,6 +224,20 @@ class RunnerVerdicts(unittest.TestCase):
             self.assertEqual(out, "")
             self.assertIn("-t '%s' matches no test in %s/tests.list" % (pattern, self.dir), err)
 
+    def test_nothing_to_run_is_not_a_pass(self):
+        with open(os.path.join(self.dir, "tests.list"), "w") as f:
+            f.write("# every test commented out\n")
+        rc, out, err = self.runner()
+        self.assertEqual(rc, 2)
+        self.assertEqual(out, "")
+        self.assertIn("%s/tests.list names no test" % self.dir, err)
+        stream = os.path.join(self.tmp, "empty.tap")
+        with open(stream, "w") as f:
+            f.write("TAP version 13\n1..0\n0 passed, 0 failed, 0 skipped\n# kvmcheck-exit: 0\n")
+        rc, out, err = self.runner("--import-tap", stream)
+        self.assertEqual(rc, 1)
+        self.assertIn("the runner there ran no test", err)
+
     # -- the start line, for crash attribution --
 
     def test_start_line_before_each_block(self):
