@@ -6,8 +6,11 @@ failure named in seconds, not a half-hour wait. Each case checks the message, th
 and that no QEMU or temporary directory is left. Two real boots of qemu:sid in all."""
 import json
 import os
+import re
 import shutil
+import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import time
@@ -223,6 +226,36 @@ class BootFailures(QemuTargetCase):
         self.assertIn("no console output for 5 s", err)
         self.assertLess(secs, 40, "the silence bound did not stop the boot")
         self.assert_nothing_left()
+
+
+class Interrupted(QemuTargetCase):
+    """Ctrl-C or a cancelled CI job while the guest runs: exit 130, and QEMU goes too."""
+
+    def test_signal_during_boot_leaves_no_qemu(self):
+        if not sid_image():
+            self.skipTest("no cached sid kernel (the crash test fetches it)")
+        build = fake_build(self.work / "build", {"fake/slow": "sleep 600"})
+        qemu = f"qemu-system-x86_64 .*{re.escape(str(self.work))}"
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            env = dict(os.environ, **self.env)
+            p = subprocess.Popen([RUN_TESTS, "--target", "qemu:sid", "--build-dir", build],
+                                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 300
+                while not faultlib.stray_processes(qemu) and time.monotonic() < deadline:
+                    self.assertIsNone(p.poll(), "run_tests.sh ended before QEMU started")
+                    time.sleep(0.2)
+                self.assertTrue(faultlib.stray_processes(qemu), "QEMU never started")
+                p.send_signal(sig)
+                out, err = p.communicate(timeout=60)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.communicate()
+            self.assertEqual(p.returncode, 130, err)
+            self.assertIn("interrupted", err)
+            self.assert_nothing_left()
 
 
 class HangBound(unittest.TestCase):
