@@ -63,7 +63,8 @@ struct kc_test {
  * runtime itself: the generic KVM core comes with it.
  */
 #if defined(__x86_64__)
-#define KC_PATHS_ARCH_RUNTIME "arch/x86/kvm/x86.c", "arch/x86/kvm/svm/svm.c", "arch/x86/kvm/vmx/vmx.c"
+#define KC_PATHS_ARCH_RUNTIME \
+	"arch/x86/kvm/x86.c", "arch/x86/kvm/svm/svm.c", "arch/x86/kvm/vmx/vmx.c"
 #elif defined(__riscv)
 #define KC_PATHS_ARCH_RUNTIME "arch/riscv/kvm/"
 #endif
