@@ -12,8 +12,9 @@
 #   review_ARCH_base_build_s         the base kernel's own build time (when it was built)
 #   review_ARCH_base_cached          1 when this run reused it
 #   review_ARCH_incremental_build_s  the after build (apply, make, modules_install, revert)
-#   review_ARCH_boot_run_s           boot + matched tests, before and after
+#   review_ARCH_boot_run_s           boot + chosen tests, before and after
 #   review_ARCH_wall_s               the whole review.sh run
+#   review_ARCH_exit                 review.sh's exit status (1 for the x86_64 fixture: it regresses)
 #   review_ARCH_verdict              the fixture's result (regressed for x86_64, proven for riscv64)
 # Numbers only: nothing here passes or fails on time.
 set -euo pipefail
@@ -28,17 +29,23 @@ fixture() {
 	esac
 }
 
-# A riscv base kernel in the cache, or nothing (see above).
-riscv_base_cached() { compgen -G "$cache/review/base-*-riscv64-*/k/version" >/dev/null; }
+# A riscv base kernel in the cache (kernel-build.sh --arch riscv64 debian), or nothing.
+riscv_base_cached() { compgen -G "$cache/debian-*-riscv64/k/version" >/dev/null; }
 
 bench_arch() {
 	local arch=$1 out rc=0
-	out=$(mktemp -d)
-	# Drop this arch's after-builds only: the base (and its object tree) stays.
-	rm -rf "$cache"/review/after-*-"$arch"-*
+	out=$(mktemp -d "${TMPDIR:-/tmp}/kvmcheck-review-bench.XXXXXX")
+	# Drop this arch's after-builds only (KEY-series-HASH): the base and its object tree stay.
+	if [ "$arch" = riscv64 ]; then
+		rm -rf "$cache"/debian-*-riscv64-series-*
+	else
+		find "$cache" -maxdepth 1 -name 'debian-*-series-*' ! -name '*-riscv64-series-*' -exec rm -rf {} +
+	fi
 	"$top/scripts/review.sh" --out "$out" "$(fixture "$arch")" >"$out/stdout" 2>"$out/stderr" || rc=$?
+	echo "review_${arch}_exit=$rc"
 	if [ ! -f "$out/review.json" ]; then
 		echo "review_${arch}_error=review.sh exit $rc: $(tail -n1 "$out/stderr")"
+		rm -rf "$out"
 		return
 	fi
 	python3 - "$out/review.json" "$arch" <<'EOF'
@@ -49,7 +56,7 @@ k = d.get("kernels", {}).get(arch, {})
 b, a = k.get("before", {}), k.get("after", {})
 boot = sum(float(x.get("boot_s") or 0) for x in (b, a))
 print(f"review_{arch}_base_build_s={b.get('build_s')}")
-print(f"review_{arch}_base_cached={b.get('cached')}")
+print(f"review_{arch}_base_cached={int(bool(b.get('cached')))}")
 print(f"review_{arch}_incremental_build_s={a.get('build_s')}")
 print(f"review_{arch}_boot_run_s={boot:.1f}")
 print(f"review_{arch}_wall_s={d.get('wall_s')}")
@@ -66,7 +73,7 @@ main() {
 	fi
 	for a in "${arches[@]}"; do
 		if [ "$a" = riscv64 ] && ! riscv_base_cached; then
-			echo "review_riscv64_skipped=no cached riscv64 base kernel (scripts/review-kbuild.sh --arch riscv64 base)"
+			echo "review_riscv64_skipped=no cached riscv64 base kernel (scripts/kernel-build.sh --arch riscv64 debian)"
 			continue
 		fi
 		bench_arch "$a"

@@ -96,9 +96,25 @@ def last_reason(text):
     return rest if sep and head.endswith((".sh", ".py")) else r
 
 
+def stop_group(p, grace=30):
+    """SIGTERM to p's process group, SIGKILL after grace seconds: kernel-build.sh's EXIT trap
+    reverts a series applied in place, so it gets the chance before the hard kill."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            p.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def run_logged(argv, log, timeout, env=None):
-    """argv with stderr into log; its own process group, killed whole at the bound, so no
-    build or QEMU outlives the review. Returns (rc, stdout, stderr); rc 124 past the bound."""
+    """argv with stderr into log; its own process group, stopped whole at the bound or on
+    Ctrl-C, so no build or QEMU outlives the review. Returns (rc, stdout, stderr); rc 124 past
+    the bound."""
     e = dict(os.environ, **(env or {}))
     with open(log, "w", encoding="utf-8") as errf:
         p = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE, stderr=errf,
@@ -106,10 +122,7 @@ def run_logged(argv, log, timeout, env=None):
         try:
             out, _ = p.communicate(timeout=timeout)
         except BaseException as ex:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            stop_group(p)
             p.communicate()
             if isinstance(ex, subprocess.TimeoutExpired):
                 with open(log, "a", encoding="utf-8") as f:
@@ -630,6 +643,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    sys.argv[0] = "review.sh"   # what the user typed, in messages
     try:
         sys.exit(main())
     except KeyboardInterrupt:

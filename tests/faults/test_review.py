@@ -12,8 +12,11 @@ import io
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -42,6 +45,7 @@ bzImage Image:
 \t@cat arch/x86/kvm/lapic.c > $(OUT)/arch/$(ARCH)/boot/$@
 modules:
 \t@if grep -q BUILD-ERROR arch/x86/kvm/lapic.c; then echo "arch/x86/kvm/lapic.c:2: error: expected ';'"; exit 1; fi
+\t@if grep -q SLOW-BUILD arch/x86/kvm/lapic.c; then sleep 120; fi
 modules_install:
 \t@mkdir -p $(INSTALL_MOD_PATH)/lib/modules/7.2.0-fake
 """
@@ -103,12 +107,16 @@ class ReviewFault(unittest.TestCase):
         b = self.tmp / "build"
         for name, paths in TESTS.items():
             meta = {"name": name, "arch": "x86_64", "summary": "stand-in", "groups": [],
-                    "timeout": 10, "patch": None, "paths": paths, "subtests": ["one"]}
+                    "timeout": 10, "patch": None, "min_kernel": None, "shown_on": None,
+                    "paths": paths, "subtests": ["one"], "options": []}
             f = b / name
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text("#!/bin/sh\n[ \"$1\" = --meta ] && echo '%s'\n" % json.dumps(meta))
             f.chmod(0o755)
         (b / "tests.list").write_text("\n".join(TESTS) + "\n")
+        # The real runner: the QEMU driver lists the selection with it before a boot.
+        if faultlib.RUNNER.exists():
+            shutil.copy(faultlib.RUNNER, b / "kvmcheck-run")
         return b
 
     def series(self, *mails):
@@ -262,6 +270,30 @@ class TestCase1NothingReviewed(ReviewFault):
         self.assertIn("arch/x86/kvm/lapic.c:2: error: expected ';'", after["reason"])
         self.assertEqual([r[0] for r in runs], ["before"])
         self.assertEqual((self.tree / "arch/x86/kvm/lapic.c").read_text(), LAPIC)
+        self.assert_nothing_left()
+
+
+class TestInterrupt(ReviewFault):
+    @unittest.skipUnless(faultlib.RUNNER.exists(), f"{faultlib.RUNNER} not built (make)")
+    def test_ctrl_c_during_the_after_build_reverts_the_series(self):
+        s = self.series(mail("KVM: x86: slow", diff("arch/x86/kvm/lapic.c", LAPIC, LAPIC + "SLOW-BUILD\n")))
+        p = subprocess.Popen([str(REVIEW), "--out", str(self.out), "--build-dir", str(self.build),
+                              "--base", str(self.tree), str(s)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        journal = self.tree / ".kvmcheck-review-journal"
+        deadline = time.monotonic() + 60
+        while not journal.exists() and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.1)
+        if not journal.exists():
+            p.kill()
+            self.fail("the after build never started: " + "".join(p.communicate()))
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 130, out + err)
+        self.assertIn("interrupted", err)
+        self.assertEqual((self.tree / "arch/x86/kvm/lapic.c").read_text(), LAPIC)
+        self.assertEqual(faultlib.stray_processes(str(self.tree)), [], "a build outlived the review")
         self.assert_nothing_left()
 
 
