@@ -23,11 +23,12 @@ KVMCHECK_BUILD_DIR (default: its build/x86_64) the build of them.
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 
-from . import kernels, util
+from . import kernels, suite, util
 from .results import load_run, verdict_of
 from .util import InputError
 
@@ -115,8 +116,8 @@ def hook_kernel(tree):
     raise Stop(SKIP, "KVMCHECK_KERNEL is empty")
 
 
-def kernel_target(tree, work):
-    """The run_tests.sh target of this commit's kernel: named by the hook, or built here."""
+def kernel_of(tree, work):
+    """This commit's kernel directory: named by the hook, or built from the tree."""
     named = hook_kernel(tree)
     if named is not None:
         try:
@@ -124,20 +125,19 @@ def kernel_target(tree, work):
         except InputError as e:
             # One commit naming a kernel that is gone cannot say good or bad.
             raise Stop(SKIP, f"KVMCHECK_KERNEL: {e}") from None
-        if line.kind == "debian":
-            return line, f"qemu:{line.spec}"
-        if line.kind != "custom":
+        if line.kind not in ("debian", "custom"):
             raise Stop(SKIP, f"KVMCHECK_KERNEL: {named} is not a kernel to boot")
-        return line, f"qemu:{line.spec}"
-    if not (os.path.isfile(os.path.join(tree, "Makefile")) and
-            os.path.isfile(os.path.join(tree, "Kconfig"))):
-        raise Stop(ABORT, f"{tree} is not a kernel tree and has no KVMCHECK_KERNEL")
-    line = kernels.Line(f"build-{os.path.basename(tree)}", "build", tree, "x86_64")
+        what = "kernel not available"
+    else:
+        if not (os.path.isfile(os.path.join(tree, "Makefile")) and
+                os.path.isfile(os.path.join(tree, "Kconfig"))):
+            raise Stop(ABORT, f"{tree} is not a kernel tree and has no KVMCHECK_KERNEL")
+        line = kernels.Line(f"build-{os.path.basename(tree)}", "build", tree, "x86_64")
+        what = "build failed"
     try:
-        k = kernels.materialize(line, log=os.path.join(work, "build.log"))
+        return kernels.materialize(line, log=os.path.join(work, "kernel.log"))
     except (kernels.KernelUnavailable, InputError) as e:
-        raise Stop(SKIP, f"build failed: {e}") from None
-    return line, f"qemu:{k.image}" + (f":{k.modules}" if k.modules else "")
+        raise Stop(SKIP, f"{what}: {e}") from None
 
 
 def decide(v, kver, find_fix, skip_bad):
@@ -168,21 +168,16 @@ def step(argv):
     work = tempfile.mkdtemp(prefix="kvmcheck-bisect.")
     try:
         try:
-            _, target = kernel_target(tree, work)
+            kdir = kernel_of(tree, work)
             rjson = os.path.join(work, "r.json")
-            env = dict(os.environ, KVMCHECK_LOGDIR=os.path.join(work, "qemu"))
-            with open(os.path.join(work, "tap.log"), "w", encoding="utf-8") as out, \
-                    open(os.path.join(work, "run.err"), "w", encoding="utf-8") as err:
-                try:
-                    rc = util.run([os.path.join(top, "run_tests.sh"), "--target", target,
-                                   "--build-dir", build, "-t", test, "--json", rjson], stdout=out, stderr=err,
-                                  stdin=subprocess.DEVNULL, env=env,
-                                  timeout=STEP_TIMEOUT + 120).returncode
-                except subprocess.TimeoutExpired:
-                    raise Stop(SKIP, f"no result from {target} within {STEP_TIMEOUT + 120} s") from None
-            if rc >= 2 or not os.path.isfile(rjson) or os.path.getsize(rjson) == 0:
-                raise Stop(SKIP, f"no result from {target} (run_tests.sh exit {rc}: "
-                                 f"{_last(os.path.join(work, 'run.err'))})")
+            target = f"qemu:{kdir.suite if kdir.suite != 'custom' else kdir.image}"
+            try:
+                r = suite.run_on_kernel(kdir, build, ["-t", test], logdir=os.path.join(work, "run"),
+                                        json=rjson, timeout=STEP_TIMEOUT, echo=False)
+            except InputError as e:
+                raise Stop(ABORT, str(e)) from None
+            if r.rc >= 2 or not os.path.isfile(rjson) or os.path.getsize(rjson) == 0:
+                raise Stop(SKIP, f"no result from {target} ({r.reason or f'exit {r.rc}'})")
             try:
                 run = load_run(rjson)
             except InputError as e:
@@ -196,8 +191,15 @@ def step(argv):
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    # A CI job cancelled or git bisect killed: stop QEMU and remove temporaries on the way out.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     try:
         return step(argv)
     except Stop as s:

@@ -24,8 +24,6 @@ OUT/matrix/LINE.XXXXXX/ (printed). Every file is replaced atomically: runs side 
 verdict is as expect/ says, 1 a verdict (or a column) is not as expect/ says, 2 bad usage or bad
 input (named, before anything boots), 3 nothing was tested (no kernel booted), 130 interrupted.
 """
-import contextlib
-import fnmatch
 import os
 import re
 import shutil
@@ -33,11 +31,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 
-from . import kernels, util
+from . import kernels, suite, util
 from .expect import Expect, judge_column
 from .results import Case, Suite, parse_run, read_json, summary_line, write_junit
 from .util import InputError
@@ -309,13 +306,27 @@ def _tail(text, n=1):
     return " / ".join(lines[-n:])[:300]
 
 
+def _built(path):
+    return os.path.isfile(os.path.join(path, "tests.list")) and \
+        os.access(os.path.join(path, "kvmcheck-run"), os.X_OK)
+
+
 def ensure_build(arch, path, timeout=1800):
     """The suite built for ARCH in PATH, as make check builds it: the cross compiler installed
-    with apt when root (named, with the command, when not), then make. Returns a Build."""
+    with apt when root (named, with the command, when not), then make. Returns a Build.
+    Two matrices started together would run two makes in one tree and two apt-gets: the
+    second waits on a lock (beside the tree, never in it: the tree is copied into guests)."""
+    if _built(path):
+        return Build(arch, path)
+    lock = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.lock")
+    with util.file_lock(lock):
+        if _built(path):
+            return Build(arch, path)
+        return _build(arch, path, timeout)
+
+
+def _build(arch, path, timeout):
     b = Build(arch, path)
-    if os.path.isfile(os.path.join(path, "tests.list")) and \
-            os.access(os.path.join(path, "kvmcheck-run"), os.X_OK):
-        return b
     argv = ["make", "-C", util.TOP, "-s", f"ARCH={arch}", f"O={path}"]
     if arch != HOST_ARCH:
         prefix, pkgs = CROSS.get(arch, (f"{arch}-linux-gnu-", [f"gcc-{arch}-linux-gnu"]))
@@ -355,79 +366,14 @@ def ensure_build(arch, path, timeout=1800):
 
 
 # --- one kernel line: running it ---------------------------------------------------------------
-# Until kvmcheck.suite lands, the suite runs through run_tests.sh: the adapter below returns
-# what suite.run_on_kernel() will (rc, status, reason, runner_json, timings).
 
-@dataclass
-class SuiteRun:
-    rc: int
-    status: str
-    reason: str | None
-    runner_json: str | None
-    timings: dict
-    logdir: str
-
-
-def _run_tests(kdir, line, build_dir, runner_args, logdir, timeout):
-    """run_tests.sh on one kernel, its TAP stream read line by line to time the boot (the
-    guest's first line) and the first verdict; bounded by timeout, its process group killed."""
+def run_suite(kdir, line, build_dir, runner_args, logdir, timeout):
+    """The suite on one line's kernel: kvmcheck.suite attributes a crash under a test to that
+    test (CRASH, the splat's first lines) and boots again for the rest."""
     if line.kind == "host":
-        target = "host"
-    elif line.kind == "debian":
-        target = f"qemu:{line.spec}"
-    else:
-        target = f"qemu:{kdir.image}" + (f":{kdir.modules}" if kdir.modules else "")
-    rjson = os.path.join(logdir, "runner.json")
-    argv = [os.path.join(util.TOP, "run_tests.sh"), "--target", target, "--arch", line.arch,
-            "--build-dir", build_dir, *runner_args, "--json", rjson,
-            "--results", os.path.join(logdir, "results")]
-    env = dict(os.environ, KVMCHECK_LOGDIR=os.path.join(logdir, "qemu"),
-               KVMCHECK_QEMU_TIMEOUT=str(timeout))
-    t0 = time.monotonic()
-    marks = {}
-    with open(os.path.join(logdir, "tap.log"), "w", encoding="utf-8") as tap, \
-            open(os.path.join(logdir, "run.err"), "w", encoding="utf-8") as err:
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                             env=env, text=True, errors="replace", start_new_session=True)
-
-        def pump():
-            for ln in p.stdout:
-                tap.write(ln)
-                if ln.startswith(("# kvmcheck-guest:", "TAP version")):
-                    marks.setdefault("boot_s", time.monotonic() - t0)
-                if re.match(r"\s*(not )?ok ", ln):
-                    marks.setdefault("first_test_s", time.monotonic() - t0)
-        reader = threading.Thread(target=pump, daemon=True)
-        reader.start()
-        bound = timeout + 60
-        try:
-            rc = p.wait(timeout=bound)
-        except subprocess.TimeoutExpired:
-            rc = None
-        finally:
-            if p.poll() is None:
-                # The whole group: run_tests.sh, qemu-run.sh and QEMU itself.
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(p.pid, signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(p.pid, signal.SIGKILL)
-                    p.wait()
-            reader.join(timeout=10)
-    timings = {k: round(v, 2) for k, v in marks.items()}
-    timings["column_s"] = round(time.monotonic() - t0, 2)
-    has_json = os.path.isfile(rjson) and os.path.getsize(rjson) > 0
-    if rc is None:
-        return SuiteRun(3, "BOOT-ERROR", f"no result within {bound} s (matrix bound)",
-                        rjson if has_json else None, timings, logdir)
-    if rc in (0, 1) and has_json:
-        return SuiteRun(rc, "ok", None, rjson, timings, logdir)
-    with open(os.path.join(logdir, "run.err"), encoding="utf-8", errors="replace") as f:
-        why = _tail(f.read()) or f"run_tests.sh exited {rc} without saying why"
-    return SuiteRun(rc if rc >= 2 else 3, "BOOT-ERROR", why, rjson if has_json else None,
-                    timings, logdir)
+        return suite.run_on_host(build_dir, runner_args, logdir=logdir)
+    return suite.run_on_kernel(kdir, build_dir, runner_args, logdir=logdir, timeout=timeout,
+                               echo=False)
 
 
 def run_line(line, opts, builds, out):
@@ -464,9 +410,16 @@ def run_line(line, opts, builds, out):
         col.kernel, col.version = kdir.kver, kdir.version
         say(f"{line.id}: kernel {kdir.version} ({kdir.kver}) ready in {col.timings['fetch_s']} s")
     say(f"{line.id}: booting ({target})")
-    runner_args = ["-j", str(opts.jobs)] + [x for t in opts.tests for x in ("-t", t)]
-    s = _run_tests(kdir, line, b.path, runner_args, logdir, opts.line_timeout)
-    col.timings.update(s.timings)
+    try:
+        s = run_suite(kdir, line, b.path, runner_args(opts), logdir, opts.line_timeout)
+    except InputError as e:
+        # Checked for every build before the first boot; still, one line's refusal is that
+        # line's, never a traceback in the middle of a table.
+        col.status, col.reason = "NOT-RUN", f"refused: {e}"
+        say(f"{line.id}: NOT-RUN: {col.reason}")
+        return col
+    col.timings.update({k: v for k, v in (s.timings or {}).items()
+                        if isinstance(v, (int, float)) and not isinstance(v, bool)})
     run = None
     if s.runner_json:
         try:
@@ -499,6 +452,10 @@ class Options:
     line_timeout: int = 1200
     builds: dict = field(default_factory=dict)
     lines: list = field(default_factory=list)
+
+
+def runner_args(o):
+    return ["-j", str(o.jobs)] + [x for t in o.tests for x in ("-t", t)]
 
 
 def usage(code):
@@ -573,32 +530,34 @@ def check_out(out):
         raise InputError(f"--out {out}: not writable")
 
 
-def _listed(build):
-    try:
-        with open(os.path.join(build.path, "tests.list"), encoding="utf-8") as f:
-            return [x.strip() for x in f if x.strip()]
-    except OSError:
-        return []
+def check_selection(builds, runner_args):
+    """A -t that matches nothing would boot every kernel for nothing: refused up front (exit
+    2) when no build has a test it selects; a build where it selects nothing makes its lines
+    NOT-RUN, saying so (-t 'x86/*' leaves the riscv64 line nothing to run)."""
+    why = {}
+    for arch, b in builds.items():
+        if b.missing:
+            continue
+        try:
+            suite.check_inputs(b.path, arch, runner_args)
+        except InputError as e:
+            why[arch] = str(e)
+    usable = [a for a, b in builds.items() if not b.missing]
+    if usable and all(a in why for a in usable):
+        raise InputError(why[usable[0]])
+    for arch, text in why.items():
+        builds[arch].missing = f"nothing to run: {text}"
 
 
-def check_patterns(builds, patterns):
-    """A -t that matches nothing would boot every kernel for nothing: refused up front. The
-    host's runner lists its own build (no guest needed); another arch's tests.list is read."""
-    host = builds[HOST_ARCH]
-    for pat in patterns:
-        p = util.run([os.path.join(host.path, "kvmcheck-run"), "-l", "-t", pat],
-                     capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
-        if p.returncode == 0:
-            continue
-        test = pat.partition(":")[0]
-        if any(fnmatch.fnmatchcase(n, test) for b in builds.values()
-               if b.arch != HOST_ARCH and not b.missing for n in _listed(b)):
-            continue
-        raise InputError(f"-t {pat}: {_tail(p.stderr) or 'matches no test'}")
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    # A CI job cancelled or git bisect killed: stop QEMU and remove temporaries on the way out.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     try:
         o = parse_args(argv)
         if o.merge:
@@ -629,7 +588,7 @@ def main(argv=None):
         if builds[HOST_ARCH].missing:
             say(f"no usable {HOST_ARCH} build: {builds[HOST_ARCH].missing}")
             return util.EXIT_NOT_TESTED
-        check_patterns(builds, o.tests)
+        check_selection(builds, runner_args(o))
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
     except KeyboardInterrupt:

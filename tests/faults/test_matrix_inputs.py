@@ -21,6 +21,7 @@ import faultlib
 sys.path.insert(0, str(faultlib.SCRIPTS))
 from kvmcheck import kernels  # noqa: E402
 from kvmcheck import matrix as mx  # noqa: E402
+from kvmcheck import suite  # noqa: E402
 
 MATRIX = faultlib.SCRIPTS / "matrix.sh"
 STEP = faultlib.SCRIPTS / "bisect-step.sh"
@@ -172,9 +173,9 @@ class TestCrashCell(Base):
         line = kernels.Line("after", "custom", "/x/bzImage", "x86_64")
         kdir = kernels.KernelDir("/x", "7.2", "x86_64", "7.2", "custom", "/x/vmlinuz", None)
         for status in ("ok", "BOOT-ERROR"):
-            ret = mx.SuiteRun(1, status, "kernel crashed", str(rj), {"column_s": 1.0}, "")
+            ret = suite.SuiteRun(1, status, "kernel crashed", str(rj), {"column_s": 1.0}, "")
             with mock.patch.object(kernels, "materialize", return_value=kdir), \
-                    mock.patch.object(mx, "_run_tests", return_value=ret):
+                    mock.patch.object(mx, "run_suite", return_value=ret):
                 col = mx.run_line(line, mx.Options(), {"x86_64": mx.Build("x86_64", "/b")},
                                   str(self.out))
             self.assertEqual(col.status, "ok")
@@ -184,10 +185,10 @@ class TestCrashCell(Base):
         rj = self.write("runner.json", dict(GOOD, tests=[]))
         line = kernels.Line("after", "custom", "/x/bzImage", "x86_64")
         kdir = kernels.KernelDir("/x", "7.2", "x86_64", "7.2", "custom", "/x/vmlinuz", None)
-        ret = mx.SuiteRun(3, "BOOT-ERROR", "the guest kernel panicked before the first test",
+        ret = suite.SuiteRun(3, "BOOT-ERROR", "the guest kernel panicked before the first test",
                           str(rj), {"column_s": 1.0}, "")
         with mock.patch.object(kernels, "materialize", return_value=kdir), \
-                mock.patch.object(mx, "_run_tests", return_value=ret):
+                mock.patch.object(mx, "run_suite", return_value=ret):
             col = mx.run_line(line, mx.Options(), {"x86_64": mx.Build("x86_64", "/b")},
                               str(self.out))
         self.assertEqual(col.status, "BOOT-ERROR")
@@ -226,6 +227,32 @@ class TestLinesRefusedBeforeBoot(Base):
         rc, _, err = self.matrix("-j", "0", "sid")
         self.assert_refused(rc, err, "-j wants a positive number")
 
+    def test_pattern_matching_nothing_refused_before_boot(self):
+        if not (faultlib.BUILD / "tests.list").exists():
+            self.skipTest(f"no build in {faultlib.BUILD}")
+        cache = self.dir / "cache"
+        rc, _, err = self.matrix("--build-dir", faultlib.BUILD, "-t", "x86/no_such_test", "sid",
+                                 env={"XDG_CACHE_HOME": str(cache)})
+        self.assert_refused(rc, err, "x86/no_such_test", "matches no test")
+        self.assertFalse((cache / "kvmcheck" / "kernels").exists())
+
+    def test_pattern_of_one_arch_leaves_the_other_not_run(self):
+        if not (faultlib.BUILD / "tests.list").exists():
+            self.skipTest(f"no build in {faultlib.BUILD}")
+        riscv = self.dir / "build-riscv64"
+        riscv.mkdir()
+        (riscv / "tests.list").write_text("common/ucall\nriscv/sbi\n")
+        (riscv / "kvmcheck-run").write_text("#!/bin/sh\nexit 0\n")
+        (riscv / "kvmcheck-run").chmod(0o755)
+        builds = {"x86_64": mx.Build("x86_64", str(faultlib.BUILD)),
+                  "riscv64": mx.Build("riscv64", str(riscv))}
+        mx.check_selection(builds, ["-t", "x86/*"])
+        self.assertIsNone(builds["x86_64"].missing)
+        # Whether the riscv64 build is listed through qemu-user or its tests.list is suite's
+        # business; the line is not run, and says so, instead of refusing the whole matrix.
+        self.assertTrue((builds["riscv64"].missing or "").startswith("nothing to run: "),
+                        builds["riscv64"].missing)
+
     def test_broken_expect_file_refused_before_boot(self):
         (self.expect / "sid.txt").write_text("x86/ucall SKIP\n")
         rc, _, err = self.matrix("sid")
@@ -244,9 +271,9 @@ class TestParallelSafety(Base):
         def fake(kd, ln, build, args, logdir, timeout):
             (Path(logdir) / "tap.log").write_text("ok 1\n")
             seen.append(logdir)
-            return mx.SuiteRun(0, "ok", None, str(rj), {"column_s": 1.0}, logdir)
+            return suite.SuiteRun(0, "ok", None, str(rj), {"column_s": 1.0}, logdir)
         with mock.patch.object(kernels, "materialize", return_value=kdir), \
-                mock.patch.object(mx, "_run_tests", side_effect=fake):
+                mock.patch.object(mx, "run_suite", side_effect=fake):
             for _ in range(2):
                 mx.run_line(line, mx.Options(), {"x86_64": mx.Build("x86_64", "/b")}, str(self.out))
         self.assertEqual(len(set(seen)), 2)
