@@ -404,6 +404,8 @@ def build_cell(rep, p, side):
     k = rep["kernels"].get(p["arch"], {}).get(side)
     if not k:
         return "-"
+    if k["build"] == "ok" and (k.get("kernel") or "").startswith("(hook)"):
+        return "hook"
     if k["build"] == "ok":
         return "built" + (f" {k['build_s']:g}s" if k.get("build_s") is not None else "") + \
             (" (cached)" if k.get("cached") else "")
