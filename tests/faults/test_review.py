@@ -273,6 +273,17 @@ class TestCase1NothingReviewed(ReviewFault):
         self.assert_nothing_left()
 
 
+class TestBadInput(ReviewFault):
+    def test_unwritable_out_is_refused_before_anything(self):
+        f = self.tmp / "file"
+        f.write_text("")
+        rc, out, err = faultlib.run([REVIEW, "--out", f / "sub", "--build-dir", self.build, FIXTURE], timeout=60)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn(f"--out {f}/sub: cannot write there", err)
+        self.assertFalse((self.cache / "kvmcheck").exists(), "something was fetched or built")
+        self.assert_nothing_left()
+
+
 class TestInterrupt(ReviewFault):
     @unittest.skipUnless(faultlib.RUNNER.exists(), f"{faultlib.RUNNER} not built (make)")
     def test_ctrl_c_during_the_after_build_reverts_the_series(self):
