@@ -33,7 +33,7 @@ from kvmcheck.util import InputError
 
 # Seconds past the in-flight tests' own timeouts before a silent guest counts as hung: the
 # guest's runner kills a test at its timeout and reports it, so only a stuck kernel stays quiet.
-HANG_MARGIN_S = 60
+HANG_MARGIN_S = int(os.environ.get("KVMCHECK_HANG_MARGIN", "60"))
 BOOT_SILENCE_S = 60
 MAX_BOOTS = 6
 DEFAULT_TIMEOUT_S = 60.0     # the runner's own default (runner/runner.h)
@@ -74,7 +74,8 @@ class Result:
     block: list           # its output, indented, "# Subtest:" line first
     ok: bool
     directive: str | None
-    facts: str            # "duration_s=... exit_status=..."
+    facts: str | None     # "duration_s=... exit_status=... verdict=...", None: no facts line
+                          # (a verdict decided here: the result line's words say it)
 
 
 @dataclass
@@ -87,8 +88,8 @@ class Boot:
     started: dict = field(default_factory=dict)   # name -> monotonic time it started
     inflight: list = field(default_factory=list)
     runner_started: bool = False
-    boot_s: float | None = None
-    first_result_s: float | None = None
+    boot_s: float | None = None          # QEMU start to the guest's first TAP line
+    first_result_at: float | None = None  # time.monotonic() of the first result
 
 
 def parse_runner_args(args):
@@ -149,15 +150,11 @@ def _check_results_dir(path):
         raise InputError(f"--results {path}: cannot write into it: {e.strerror}") from None
 
 
-def _binfmt_riscv():
-    return any(os.path.exists(f"/proc/sys/fs/binfmt_misc/{n}")
-               for n in ("qemu-riscv64", "qemu-riscv64-static"))
-
-
 def selected_tests(build_dir, arch, sel):
     """[(name, timeout)] in the order the runner runs them, or InputError naming a -t/-g that
     selects nothing. The runner lists here when its binaries run here (static x86_64 on
-    x86_64, riscv64 through binfmt qemu-user); else -t is checked against tests.list."""
+    x86_64; a riscv64 build through this machine's runner with --emulator qemu-riscv64); else
+    -t is checked against tests.list."""
     runner = os.path.join(build_dir, "kvmcheck-run")
     tests_list = os.path.join(build_dir, "tests.list")
     if not (os.access(runner, os.X_OK) and os.path.isfile(tests_list)):
@@ -165,17 +162,27 @@ def selected_tests(build_dir, arch, sel):
                          f"make O={build_dir}" + (f" ARCH={arch}" if arch != "x86_64" else ""))
     sel_args = [x for p in sel.patterns for x in ("-t", p)] + \
         [x for g in sel.groups for x in ("-g", g)]
-    if arch == os.uname().machine or (arch == "riscv64" and _binfmt_riscv()):
+    lister = None
+    if arch == os.uname().machine:
+        lister = [runner]
+    else:
+        # This machine's runner reads the foreign build through qemu-user (--emulator).
+        here = _importer(build_dir, arch)
+        emu = next((e for e in (f"qemu-{arch}", f"qemu-{arch}-static") if shutil.which(e)), None)
+        if here and emu:
+            lister = [here, "--dir", build_dir, "--emulator", emu]
+    if lister:
         fd, tmp = tempfile.mkstemp(prefix="kvmcheck-list.", suffix=".json")
         os.close(fd)
         try:
-            p = util.run([runner, "-l", "--json", tmp] + sel_args, capture_output=True,
+            p = util.run(lister + ["-l", "--json", tmp] + sel_args, capture_output=True,
                          text=True, stdin=subprocess.DEVNULL, timeout=600)
             if p.returncode == util.EXIT_USAGE:
                 raise InputError(p.stderr.strip().splitlines()[-1] if p.stderr.strip()
                                  else "kvmcheck-run -l refused the selection")
-            if p.returncode != 0:
-                raise InputError(f"{runner} -l failed (exit {p.returncode}): "
+            # 1: some test's --meta failed; it still runs (and fails) in the guest.
+            if p.returncode not in (0, 1):
+                raise InputError(f"{lister[0]} -l failed (exit {p.returncode}): "
                                  f"{p.stderr.strip()[-300:]}")
             with open(tmp, encoding="utf-8") as f:
                 metas = jsonlib.load(f)
@@ -193,11 +200,11 @@ def selected_tests(build_dir, arch, sel):
         keep = []
         for p in sel.patterns:
             test = p.partition(":")[0]
-            hit = [n for n in names if fnmatch.fnmatchcase(n, test)]
+            hit = [n for n in names if name_matches(n, test)]
             if not hit:
                 raise InputError(f"-t '{p}' matches no test in {tests_list}")
         keep = [n for n in names
-                if any(fnmatch.fnmatchcase(n, p.partition(":")[0]) for p in sel.patterns)]
+                if any(name_matches(n, p.partition(":")[0]) for p in sel.patterns)]
     # -g needs the metadata, which only the guest can print here: it is checked there.
     return [(n, sel.timeout or DEFAULT_TIMEOUT_S) for n in keep]
 
@@ -215,6 +222,13 @@ def check_inputs(build_dir, arch, runner_args, *, json=None, junit=None, results
     return sel, selected_tests(build_dir, arch, sel)
 
 
+def name_matches(name, pattern):
+    """The runner's -t rule: a glob on the name; one without '/' also on the part after the
+    last '/' (so directed_eoi selects x86/directed_eoi)."""
+    return (fnmatch.fnmatchcase(name, pattern) or
+            ("/" not in pattern and fnmatch.fnmatchcase(name.rpartition("/")[2], pattern)))
+
+
 def _args_for(names, sel, jobs):
     """Runner arguments that run exactly NAMES as the user's selection would have run them:
     a test asked for by NAME:SUBTEST keeps its subtest patterns."""
@@ -223,13 +237,13 @@ def _args_for(names, sel, jobs):
         args += ["--timeout", f"{sel.timeout:g}"]
     for n in names:
         whole = not sel.patterns or any(
-            ":" not in p and fnmatch.fnmatchcase(n, p) for p in sel.patterns)
+            ":" not in p and name_matches(n, p) for p in sel.patterns)
         if whole:
             args += ["-t", n]
             continue
         for p in sel.patterns:
             test, _, sub = p.partition(":")
-            if sub and fnmatch.fnmatchcase(n, test):
+            if sub and name_matches(n, test):
                 args += ["-t", f"{n}:{sub}"]
     return args
 
@@ -313,12 +327,11 @@ class _Stream:
             return
         m = RESULT_RE.match(line)
         if m:
-            b.results.append(Result(m.group(3), self.block, m.group(1) == "ok", m.group(4),
-                                    "duration_s=0.000 exit_status=none"))
+            b.results.append(Result(m.group(3), self.block, m.group(1) == "ok", m.group(4), None))
             self.last = b.results[-1]
             self.block = []
-            if b.first_result_s is None:
-                b.first_result_s = now - self.t0
+            if b.first_result_at is None:
+                b.first_result_at = now
             self._note_inflight(now)
             return
         if line.startswith("# kvmcheck: start "):
@@ -496,14 +509,14 @@ def _merge(results, header, rc):
         lines += r.block
         word = "ok" if r.ok else "not ok"
         lines.append(f"{word} {i} {r.name}" + (f" # {r.directive}" if r.directive else ""))
-        lines.append(f"# kvmcheck-test: {i} {r.facts}")
+        if r.facts:
+            lines.append(f"# kvmcheck-test: {i} {r.facts}")
     lines.append(f"# kvmcheck-exit: {rc}")
     return "\n".join(lines) + "\n"
 
 
-def _crash_result(name, reason, started, now):
-    dur = max(now - started, 0.0) if started else 0.0
-    return Result(name, [], False, f"CRASHED {reason}", f"duration_s={dur:.3f} exit_status=none")
+def _crash_result(name, reason):
+    return Result(name, [], False, f"CRASHED {reason}", None)
 
 
 def _target_label(kdir):
@@ -569,10 +582,9 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
             why = (f"not run: the kernel crashed {crashes} times and the guest was booted "
                    f"{boot_no} times (the bound)" if boot_no >= max_boots else
                    f"not run: the {timeout} s bound for this kernel ran out after {boot_no} boots")
-            now = time.monotonic()
-            merged += [_crash_result(n, f"{suspect_reason} (not run alone: {why})", None, now)
+            merged += [_crash_result(n, f"{suspect_reason} (not run alone: {why})")
                        for n in suspects]
-            merged += [Result(n, [], False, why, "duration_s=0.000 exit_status=none")
+            merged += [Result(n, [], False, why, None)
                        for n in pending]
             break
         boot_no += 1
@@ -594,12 +606,11 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
                   silence=boot_silence, echo=echo)
         if b.kind == "usage":
             raise InputError(b.reason)
-        if boot_no == 1:
-            timings["boot_s"] = round(b.boot_s, 1) if b.boot_s is not None else None
-            if b.first_result_s is not None:
-                timings["first_test_s"] = round(b.first_result_s, 1)
+        if boot_no == 1 and b.boot_s is not None:
+            timings["boot_s"] = round(b.boot_s, 1)
+        if timings["first_test_s"] is None and b.first_result_at is not None:
+            timings["first_test_s"] = round(b.first_result_at - t_start, 1)
         header = header or b.header
-        now = time.monotonic()
         got = {r.name for r in b.results}
         merged += [r for r in b.results if r.name in names]
         if b.kind in ("boot-error", "no-kvm"):
@@ -607,15 +618,15 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
                 return done(util.EXIT_NOT_TESTED, "BOOT-ERROR", b.reason)
             # The kernel booted before and crashed: what is left cannot run on it.
             why = f"not run: the guest did not boot again after a kernel crash: {b.reason.splitlines()[0]}"
-            merged += [_crash_result(n, suspect_reason, None, now) for n in suspects]
-            merged += [Result(n, [], False, why, "duration_s=0.000 exit_status=none")
+            merged += [_crash_result(n, suspect_reason) for n in suspects]
+            merged += [Result(n, [], False, why, None)
                        for n in pending if n not in suspects]
             pending, suspects = [], []
             break
         if b.kind == "ok":
             lost = [n for n in names if n not in got]
             merged += [Result(n, [], False, "not reported by the guest's runner "
-                              f"(it exited {b.rc})", "duration_s=0.000 exit_status=none")
+                              f"(it exited {b.rc})", None)
                        for n in lost]
             if solo:
                 suspects = []
@@ -623,7 +634,7 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
                     # Each ran alone without crashing: the crash needs them together.
                     for r in merged:
                         if r.name in names:
-                            r.ok, r.directive = False, (
+                            r.ok, r.facts, r.directive = False, None, (
                                 f"CRASHED {suspect_reason} (with {', '.join(names)} running "
                                 f"together; none crashed alone)")
                     suspect_reason = None
@@ -642,14 +653,14 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
         if solo:
             # One at a time: the one in flight is the one. The crash is explained, so the
             # other suspects go back to running with the rest, -j as asked.
-            merged += [_crash_result(n, b.reason, b.started.get(n), now) for n in fl]
+            merged += [_crash_result(n, b.reason) for n in fl]
             back = {n for n in suspects if n not in got and n not in fl} | set(pending)
             pending = [n for n in order if n in back]
             suspects, suspect_reason = [], None
             continue
         pending = [n for n in pending if n not in got and n not in fl]
         if len(fl) == 1:
-            merged.append(_crash_result(fl[0], b.reason, b.started.get(fl[0]), now))
+            merged.append(_crash_result(fl[0], b.reason))
         elif fl:
             suspects, suspect_reason = fl, b.reason
     # In the order they ended, as the runner prints them; each name once.
