@@ -46,6 +46,8 @@ usage() {
 
 builds=$(kvmcheck_cache)/builds
 kasan=${KASAN:-0}
+kasan_suffix=""
+[ "$kasan" = 1 ] && kasan_suffix=-kasan
 arch=x86_64
 
 # --- what to build -------------------------------------------------------------------------
@@ -148,7 +150,7 @@ resolve() {
 		if [ "$arch" = x86_64 ]; then
 			# One object tree per source version, whatever the fragments: a changed fragment
 			# then rebuilds only what its options touch (Kbuild tracks CONFIG_ use per file).
-			obj=$builds/obj/debian-$ver
+			obj=$builds/obj/debian-$ver$kasan_suffix
 		else
 			# A hard-linked copy of its own: a series applied for a riscv64 review never
 			# shows in an x86_64 build of the same version running at the same time.
@@ -167,7 +169,7 @@ resolve() {
 				fi
 				exec 7>&-
 			fi
-			obj=$builds/obj/debian-$ver-$arch
+			obj=$builds/obj/debian-$ver-$arch$kasan_suffix
 		fi
 		return
 	fi
@@ -206,7 +208,7 @@ resolve() {
 	# for x86_64, or whenever it has its .config; a clean tree gets an object tree per arch.
 	obj=""
 	if [ "$arch" != x86_64 ] && [ "$base" = defconfig ]; then
-		obj=$builds/obj/$srcid-$arch
+		obj=$builds/obj/$srcid-$arch$kasan_suffix
 	fi
 }
 
@@ -350,8 +352,7 @@ finish_journal_quiet() { finish_journal quiet; }
 
 # base_kernel: the kernel of the source as it is; prints its directory. Holds the tree's lock.
 base_kernel() {
-	local key dir suffix=""
-	[ "$kasan" = 1 ] && suffix=-kasan
+	local key dir suffix=$kasan_suffix
 	[ "$arch" = x86_64 ] || suffix=-$arch$suffix
 	key=$srcid-$ver-$(frag_hash "$base")$suffix
 	dir=$builds/$key
