@@ -36,6 +36,8 @@ shift 3
 kver=$(cat "$kdir/kver")
 arch=$(cat "$kdir/arch")
 [ -x "$build/kvmcheck-run" ] || die 2 "$build/kvmcheck-run missing: build first (make O=$build)"
+{ [ -d "$(dirname "$out")" ] && [ -w "$(dirname "$out")" ]; } ||
+	die 2 "cannot write $out: $(dirname "$out") is not a writable directory"
 
 need cpio cpio
 need gzip gzip
