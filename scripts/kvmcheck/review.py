@@ -41,7 +41,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 
-from kvmcheck import kernels, patches, results, util
+from kvmcheck import kernels, patches, results, suite, util
 from kvmcheck.util import InputError, msg
 
 SCHEMA = "kvmcheck-review/2"
@@ -236,24 +236,11 @@ def run_suite(k, arch, build_dir, tests, side, s, work):
     json_path = os.path.join(work, f"run-{arch}-{side}.json")
     targs = [a for t in tests for a in ("-t", t)]
     t0 = time.monotonic()
-    try:
-        from kvmcheck import suite  # the one QEMU driver, once it exists
-    except ImportError:
-        suite = None
-    if suite is not None and hasattr(suite, "run_on_kernel"):
-        r = suite.run_on_kernel(k, build_dir, targs, logdir=logdir, json=json_path,
-                                timeout=RUN_TIMEOUT, echo=False)
-        rc, ok, why = r.rc, r.status == "ok" and r.runner_json, r.reason
-        json_path = r.runner_json or json_path
-    else:
-        os.makedirs(logdir, exist_ok=True)
-        target = f"qemu:{k.image}" + (f":{k.modules}" if k.modules else "")
-        argv = [os.path.join(util.TOP, "run_tests.sh"), "--arch", arch, "--build-dir", build_dir,
-                "--target", target, *targs, "--json", json_path]
-        rc, _, err = run_logged(argv, os.path.join(work, f"run-{arch}-{side}.err"), RUN_TIMEOUT + 60,
-                                env={"KVMCHECK_LOGDIR": logdir, "KVMCHECK_QEMU_TIMEOUT": str(RUN_TIMEOUT)})
-        ok = rc in (0, 1) and os.path.isfile(json_path) and os.path.getsize(json_path) > 0
-        why = last_reason(err)
+    # The one QEMU driver: a kernel crash under a test comes back as that test's CRASH.
+    r = suite.run_on_kernel(k, build_dir, targs, logdir=logdir, json=json_path,
+                            timeout=RUN_TIMEOUT, echo=False)
+    rc, ok, why = r.rc, r.status == "ok" and r.runner_json, r.reason
+    json_path = r.runner_json or json_path
     s.boot_s = round(time.monotonic() - t0, 1)
     if ok:
         s.status, s.json, s.reason = "ok", json_path, None
