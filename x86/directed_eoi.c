@@ -100,7 +100,8 @@
 enum stage {
 	STAGE_PROBE = 1,	/* args: LVR, SPIV as read back */
 	STAGE_RAISE,		/* host: raise the pin */
-	STAGE_ROUND,		/* args: handler entries, RTE before and after servicing */
+	STAGE_ROUND,		/* args: handler entries, RTE before and after servicing,
+				 * entries re-injected over IF clear */
 };
 
 static bool fault_ignore_directed_eoi;
@@ -109,6 +110,7 @@ static bool fault_ignore_directed_eoi;
 
 static bool g_directed;			/* EOI broadcast suppressed: the guest EOIs the I/O APIC */
 static volatile uint64_t g_irqs;	/* handler entries */
+static volatile uint64_t g_reinjected;	/* of which over a context with IF clear */
 static volatile bool g_taken;
 
 /*
@@ -118,7 +120,13 @@ static volatile bool g_taken;
  */
 static void guest_irq_handler(struct ex_regs *regs)
 {
-	(void)regs;
+	/*
+	 * A maskable interrupt is taken only while IF is set (SDM 6.8.1), and this guest takes
+	 * TEST_VECTOR only in guest_wait_quiet(), IF set. An entry over a context with IF clear
+	 * is a delivery the hypervisor injected again (see check_entries()).
+	 */
+	if (!(regs->rflags & X86_EFLAGS_IF))
+		g_reinjected++;
 	g_irqs++;
 	if (!g_directed)
 		outb(DEV_PORT, 0);
@@ -150,7 +158,7 @@ static void guest_wait_quiet(void)
 
 static void guest_round(uint64_t round)
 {
-	uint64_t before = g_irqs, rte_pending, rte_done;
+	uint64_t before = g_irqs, reinjected = g_reinjected, rte_pending, rte_done;
 
 	g_taken = false;
 	GUEST_SYNC(STAGE_RAISE, round);
@@ -161,7 +169,8 @@ static void guest_round(uint64_t round)
 		ioapic_eoi(TEST_VECTOR);
 	}
 	rte_done = ioapic_read_rte(TEST_PIN);
-	GUEST_SYNC(STAGE_ROUND, g_irqs - before, rte_pending, rte_done);
+	GUEST_SYNC(STAGE_ROUND, g_irqs - before, rte_pending, rte_done,
+		   g_reinjected - reinjected);
 }
 
 /* Like an OS, use directed EOI only if the APIC kept SPIV bit 12. */
@@ -195,12 +204,13 @@ struct machine {
 	struct kvm_vcpu *vcpu;
 	struct kc_ioapic *io;		/* split irqchip only */
 	uint64_t round_base;		/* deliveries before this round */
+	uint64_t early_eois;		/* EOI exits that found the device's line high */
 	bool storm;
 };
 
 struct round {
-	uint64_t guest_irqs, rte_pending, rte_done;
-	uint64_t deliveries, eoi_exits, eoi_writes, eoi_writes_matched;
+	uint64_t guest_irqs, reinjected, rte_pending, rte_done;
+	uint64_t deliveries, eoi_exits, eoi_writes, eoi_writes_matched, early_eois;
 	bool storm;
 };
 
@@ -284,6 +294,9 @@ static uint64_t run_to_ucall(struct machine *m, struct ucall *uc)
 
 		if (cmd != UCALL_NONE)
 			return cmd;
+		if (m->io && m->vcpu->run->exit_reason == KVM_EXIT_IOAPIC_EOI &&
+		    (m->io->pin_level & (1U << TEST_PIN)))
+			m->early_eois++;
 		if (m->io && kc_ioapic_handle_exit(m->io, m->vcpu)) {
 			check_storm(m);
 			continue;
@@ -326,20 +339,24 @@ static void run_round(struct machine *m, struct round *r)
 {
 	struct kc_ioapic_stats s0, *s = &m->io->stats;
 	struct ucall uc;
+	uint64_t early0;
 
 	expect_sync(m, &uc, STAGE_RAISE);
 	s0 = *s;
+	early0 = m->early_eois;
 	m->round_base = s0.deliveries[TEST_PIN];
 	m->storm = false;
 	kc_ioapic_set_irq(m->io, TEST_PIN, 1);
 	expect_sync(m, &uc, STAGE_ROUND);
 	*r = (struct round){
 		.guest_irqs = uc.args[1], .rte_pending = uc.args[2], .rte_done = uc.args[3],
+		.reinjected = uc.args[4],
 		.deliveries = s->deliveries[TEST_PIN] - s0.deliveries[TEST_PIN],
 		.eoi_exits = s->eois[KC_IOAPIC_EOI_EXIT] - s0.eois[KC_IOAPIC_EOI_EXIT],
 		.eoi_writes = s->eois[KC_IOAPIC_EOI_REG] - s0.eois[KC_IOAPIC_EOI_REG],
 		.eoi_writes_matched = s->eois_matched[KC_IOAPIC_EOI_REG] -
 				      s0.eois_matched[KC_IOAPIC_EOI_REG],
+		.early_eois = m->early_eois - early0,
 		.storm = m->storm,
 	};
 }
@@ -353,6 +370,37 @@ static void expect_done(struct machine *m)
 		    ucall_cmd_str(cmd));
 }
 
+/*
+ * One handler entry per I/O APIC message, but for entries over a context with IF clear.
+ *
+ * Those come from nested virtualization. Under QEMU TCG (L0) with Debian 7.2's kvm_amd (L1)
+ * running this guest (L2), 10 of 400 quirk storms (80,000 deliveries) had one message run the
+ * handler twice: the second entry interrupted the first instruction of TEST_VECTOR's own IDT
+ * stub with IF clear, i.e. the same vector was delivered again on top of a delivery that had
+ * just completed, and it found that vector's ISR bit already cleared by the EOI of the entry
+ * it interrupted (so that EOI exits no more: messages and EOI exits stay exact). A maskable
+ * interrupt is not taken with IF clear (SDM 6.8.1), and KVM injects a new one only when
+ * svm_interrupt_allowed() sees IF set; the injection that ignores IF is the re-injection in
+ * kvm_check_and_inject_events() (x86.c) of an event svm_complete_interrupts() (svm.c) queued
+ * from the VMCB's EXITINTINFO, which the CPU sets only for an event whose delivery the #VMEXIT
+ * cut short (APM 15.7.2). So L0's emulated SVM reported an already delivered injection as
+ * pending (its do_vmexit() copies EVENTINJ into EXITINTINFO); the exact window in QEMU was not
+ * pinned down. Never seen without nested emulation (kvm_pvm host: none in 750 runs). Only
+ * entries of that shape are excused, each counted and reported; any other extra entry fails.
+ */
+static void check_entries(uint64_t entries, uint64_t reinjected, uint64_t messages)
+{
+	if (reinjected)
+		kc_info("%llu handler entries over IF clear (an interrupt delivered again by nested "
+			"emulation), %llu in all for %llu I/O APIC messages",
+			(unsigned long long)reinjected, (unsigned long long)entries,
+			(unsigned long long)messages);
+	TEST_ASSERT(entries - reinjected == messages,
+		    "guest handler ran %llu times (%llu over IF clear) for %llu I/O APIC messages",
+		    (unsigned long long)entries, (unsigned long long)reinjected,
+		    (unsigned long long)messages);
+}
+
 static void assert_no_storm(const struct round *r, uint64_t max_messages)
 {
 	TEST_ASSERT(!r->storm, "interrupt storm: one level-triggered interrupt delivered %llu "
@@ -362,15 +410,8 @@ static void assert_no_storm(const struct round *r, uint64_t max_messages)
 	TEST_ASSERT(r->deliveries >= 1 && r->deliveries <= max_messages,
 		    "%llu I/O APIC messages for one interrupt (at most %llu expected)",
 		    (unsigned long long)r->deliveries, (unsigned long long)max_messages);
-	/*
-	 * One message from the I/O APIC is what this checks. The guest's handler may still run
-	 * twice for it under nested emulation (QEMU TCG re-delivers an injection cut short by an
-	 * exit: seen on Debian 7.2 under load); that is said, not failed.
-	 */
 	TEST_ASSERT(r->guest_irqs >= 1, "the guest never took the interrupt");
-	if (r->guest_irqs > 1)
-		kc_info("guest handler ran %llu times for one I/O APIC message",
-			(unsigned long long)r->guest_irqs);
+	check_entries(r->guest_irqs, r->reinjected, r->deliveries);
 	TEST_ASSERT(!(r->rte_done & IOAPIC_RTE_REMOTE_IRR),
 		    "remote IRR still set after the interrupt ended (RTE %#llx)",
 		    (unsigned long long)r->rte_done);
@@ -393,17 +434,33 @@ static void check_directed_round(const struct round *r)
 }
 
 /*
- * Broadcast EOI: every APIC EOI exits, and the exit ends the interrupt. A round may see a second
- * message: on kvm_pvm (6.18) under load, 3 rounds in 15 busy runs had the EOI exit arrive while
- * the line was still high (2 messages, 2 EOI exits, 2 handler entries; cause not pinned down).
- * That is still no storm and still one EOI exit per message, which is what this mode checks.
+ * Broadcast EOI: every APIC EOI exits, and the exit ends the interrupt: one message, one EOI
+ * exit. The guest quiets the device before its APIC EOI, so its EOI always finds the line low.
+ *
+ * An EOI exit that finds the line still high (early_eois) was not the guest's: the I/O APIC then
+ * rightly sends the asserted line again (82093AA remote IRR rule, kc_ioapic_eoi()), and the round
+ * carries exactly one more message, EOI exit and handler entry per such exit. Nothing in KVM does
+ * this: KVM_EXIT_IOAPIC_EOI comes only from kvm_ioapic_send_eoi() in lapic.c, reached from
+ * apic_set_eoi() (a guest EOI write, or a PV EOI, which this guest never enables and
+ * apic_sync_pv_eoi_to_guest() never arms for an I/O APIC vector) and from
+ * kvm_apic_set_eoi_accelerated() (VMX's EOI-induced exit, also a guest write), and the local APIC
+ * clears an ISR bit only on an EOI write (SDM 11.8.5). The out-of-tree kvm_pvm of the 6.18.44 host
+ * does it: in 1.2-2.5% of rounds the exit comes with the guest in its IDT stub or at the first
+ * instructions of its handler (IF clear, before its OUT to DEV_PORT), and the guest's own EOI later
+ * finds nothing in service (no exit). With the re-send held back on that exit, the guest took the
+ * interrupt exactly once: the hypervisor ended the interrupt early, it did not inject it twice.
+ * That is outside what this subtest verifies (that the APIC EOI is broadcast), so it is accounted
+ * for exactly and reported, never allowed to hide any other extra message.
  */
 static void check_broadcast_round(const struct round *r)
 {
-	assert_no_storm(r, 2);
-	if (r->deliveries > 1)
-		kc_info("%llu I/O APIC messages and %llu EOI exits in one round",
-			(unsigned long long)r->deliveries, (unsigned long long)r->eoi_exits);
+	assert_no_storm(r, 1 + r->early_eois);
+	if (r->early_eois)
+		kc_info("%llu KVM_EXIT_IOAPIC_EOI exit(s) before the guest's EOI (line still high): "
+			"the hypervisor ended the interrupt early; %llu messages, %llu EOI exits",
+			(unsigned long long)r->early_eois, (unsigned long long)r->deliveries,
+			(unsigned long long)r->eoi_exits);
+	TEST_ASSERT_EQ(r->deliveries, 1 + r->early_eois);
 	TEST_ASSERT_EQ(r->eoi_exits, r->deliveries);
 	TEST_ASSERT(!(r->rte_pending & IOAPIC_RTE_REMOTE_IRR),
 		    "remote IRR still set after the APIC EOI exit (RTE %#llx)",
@@ -554,15 +611,7 @@ static void test_legacy_quirk_storm(void)
 		    "broadcast the APIC EOI despite SPIV bit 12", (unsigned long long)r.deliveries,
 		    (unsigned long long)r.eoi_exits);
 	TEST_ASSERT_EQ(r.deliveries, STORM_LIMIT);
-	/*
-	 * The guest may count a few entries more than the I/O APIC sent: seen under QEMU TCG
-	 * (201 and 202 entries for 200 messages, Debian 6.12 and 7.2), where an injection cut
-	 * short by a nested exit is delivered again. The storm is what this checks; the 5%
-	 * slack only keeps that emulation artefact from failing it.
-	 */
-	TEST_ASSERT(r.guest_irqs >= STORM_LIMIT && r.guest_irqs <= STORM_LIMIT + STORM_LIMIT / 20,
-		    "guest handled %llu interrupts for %d messages",
-		    (unsigned long long)r.guest_irqs, STORM_LIMIT);
+	check_entries(r.guest_irqs, r.reinjected, r.deliveries);
 	/* Every delivery ended in an EOI exit; the last found the line low. */
 	TEST_ASSERT_EQ(r.eoi_exits, STORM_LIMIT);
 	expect_done(&m);
