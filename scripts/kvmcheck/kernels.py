@@ -18,10 +18,12 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 
 from . import util
@@ -307,36 +309,55 @@ def resolve(text):
 # --- materialize -------------------------------------------------------------------------------
 
 def _script(argv, env=None, log=None, timeout=None):
-    """Run a kernel script; its stderr goes to log (a path) or ours, and the last line that is
-    not progress ('# ...') is the reason when it fails. Returns the directory it printed."""
+    """Run a kernel script; its progress goes to log (a path) or our stderr as it comes, and
+    the last line that is not progress ('# ...') is the reason when it fails. Bounded by
+    timeout: past it the script and everything it started (apt, make) are killed. Returns the
+    directory it printed."""
     e = dict(os.environ, **(env or {}))
+    name = os.path.basename(str(argv[0]))
+    reasons = []
     with contextlib.ExitStack() as stack:
-        errf = stack.enter_context(open(log, "a", encoding="utf-8")) if log else None
-        p = subprocess.Popen([str(a) for a in argv], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=e, text=True)
+        sink = stack.enter_context(open(log, "a", encoding="utf-8")) if log else sys.stderr
+        out = stack.enter_context(tempfile.TemporaryFile(mode="w+", encoding="utf-8"))
+        # Its own session, so a timeout or an interrupt stops its children too.
+        p = subprocess.Popen([str(a) for a in argv], stdout=out, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL, env=e, text=True, errors="replace",
+                             start_new_session=True)
+
+        def pump():
+            for line in p.stderr:
+                sink.write(line)
+                sink.flush()
+                if line.strip() and not line.startswith("# "):
+                    reasons.append(line.rstrip("\n"))
+                    del reasons[:-5]
+
+        t = threading.Thread(target=pump, daemon=True)
+        t.start()
         try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            raise KernelUnavailable(f"{os.path.basename(argv[0])} took more than {timeout} s")
-        except BaseException:
-            p.kill()
-            p.communicate()
+            rc = p.wait(timeout=timeout)
+        except BaseException as ex:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            t.join(5)
+            if isinstance(ex, subprocess.TimeoutExpired):
+                raise KernelUnavailable(f"{name} took more than {timeout} s (stopped)") from None
             raise
-        (errf or sys.stderr).write(err)
-        (errf or sys.stderr).flush()
-    reasons = [x for x in err.splitlines() if x.strip() and not x.startswith("# ")]
-    reason = reasons[-1] if reasons else f"{os.path.basename(argv[0])} exited {p.returncode}"
+        t.join()
+        p.stderr.close()
+        out.seek(0)
+        printed = out.read().strip()
+    reason = reasons[-1] if reasons else f"{name} exited {rc}"
     # The scripts prefix their messages with their name: keep the reason, drop the prefix.
-    reason = re.sub(r"^[\w.-]+\.sh: ", "", reason)
-    if p.returncode == util.EXIT_USAGE:
+    reason = re.sub(r"^[\w.-]+\.(sh|py): ", "", reason)
+    if rc == util.EXIT_USAGE:
         raise InputError(reason)
-    if p.returncode != 0:
+    if rc != 0:
         raise KernelUnavailable(reason)
-    path = out.strip().splitlines()[-1] if out.strip() else ""
+    path = printed.splitlines()[-1] if printed else ""
     if not path:
-        raise KernelUnavailable(f"{os.path.basename(argv[0])} printed no kernel directory")
+        raise KernelUnavailable(f"{name} printed no kernel directory")
     return path
 
 

@@ -227,6 +227,58 @@ class TestImageRefused(Base):
         self.refused(str(self.dir / "nope" / "bzImage"), "bzImage: no such file")
 
 
+class TestResolve(Base):
+    """Every kernel line the matrix takes, resolved once, before anything is fetched."""
+
+    def test_lines(self):
+        tree = self.dir / "linux"
+        tree.mkdir()
+        (tree / "Makefile").write_text("")
+        (tree / "Kconfig").write_text("")
+        cases = {
+            "bookworm": ("bookworm", "debian", "bookworm", "x86_64"),
+            "unstable": ("sid", "debian", "sid", "x86_64"),
+            "riscv64": ("sid-riscv64", "debian", "sid", "riscv64"),
+            "trixie-riscv64": ("trixie-riscv64", "debian", "trixie", "riscv64"),
+            "old=bookworm": ("old", "debian", "bookworm", "x86_64"),
+            "build:debian": ("build-debian", "build", "debian", "x86_64"),
+            f"build:{tree}": ("build-linux", "build", str(tree), "x86_64"),
+        }
+        for text, want in cases.items():
+            self.assertEqual(tuple(getattr(kernels.resolve(text), f)
+                                   for f in ("id", "kind", "spec", "arch")), want, text)
+        os.environ["KASAN"] = "1"
+        try:
+            self.assertEqual(kernels.resolve(f"build:{tree}").id, "build-linux-kasan")
+        finally:
+            os.environ.pop("KASAN")
+
+    def test_bad_lines(self):
+        for text, needle in (("buster", "unknown kernel line 'buster'"),
+                             ("bookworm-riscv64", "bookworm has no riscv64 kernel"),
+                             ("my line=sid", "kernel line name 'my line'"),
+                             ("build:", "build: wants 'debian' or a kernel tree"),
+                             (f"build:{self.dir}", "is not a kernel tree")):
+            with self.assertRaises(util.InputError, msg=text) as cm:
+                kernels.resolve(text)
+            self.assertIn(needle, str(cm.exception))
+        if not kernels.host_usable():
+            with self.assertRaises(util.InputError) as cm:
+                kernels.resolve("host")
+            self.assertIn("no usable /dev/kvm", str(cm.exception))
+
+    def test_cli(self):
+        rc, out, err = faultlib.run([sys.executable, "-m", "kvmcheck.kernels", "resolve",
+                                     "mine=" + str(fake_bzimage(self.dir / "bzImage"))],
+                                    env=dict(self.env, PYTHONPATH=str(faultlib.SCRIPTS)))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out.split("\t")[:3], ["mine", "custom", "x86_64"])
+        rc, out, err = faultlib.run([sys.executable, "-m", "kvmcheck.kernels", "resolve", "x"],
+                                    env=dict(self.env, PYTHONPATH=str(faultlib.SCRIPTS)))
+        self.assertEqual((rc, out), (2, ""))
+        self.assertIn("unknown kernel line 'x'", err)
+
+
 class TestLayouts(Base):
     """Case 10 without a boot: the layouts resolve, materialize once, resolve again to the same
     directory, and give an initramfs with the modules (or none), the user's tree untouched."""
