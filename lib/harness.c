@@ -2,7 +2,8 @@
 /*
  * The test harness (see include/kvmcheck/test.h and docs/PROTOCOL.md). Each subtest runs in a
  * child process: a failed assert, a crash or a hang in one subtest ends that subtest only, and
- * every fd and mapping it made (VMs, vCPUs, guest memory) is gone when it exits.
+ * every fd and mapping it made (VMs, vCPUs, guest memory) is gone when it exits. The kernel's
+ * health is checked around it (lib/harness_health.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -109,17 +110,21 @@ static int run_subtest(const struct kc_subtest *st, struct kc_result *res)
 	memset(res, 0, sizeof(*res));
 	res->verdict = -1;
 	fflush(stdout);
+	kc_health_before();
 	pid = fork();
 	if (pid < 0) {
 		res->verdict = KSFT_FAIL;
 		snprintf(res->reason, sizeof(res->reason), "fork: %s", strerror(errno));
 		return res->verdict;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		kc_health_child();
 		run_child(st);
+	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	verdict_from_status(status, res);
+	kc_health_after(res, pid);
 	return res->verdict;
 }
 
@@ -160,6 +165,8 @@ static int run_all(const struct kc_test *t, const struct kc_args *args)
 	printf("TAP version 13\n1..%d\n", kc_count_selected(t, args));
 	if (t->patch)
 		printf("# verifies: %s\n", t->patch->subject);
+	if (!why && kc_count_selected(t, args))
+		kc_health_init(t);
 	for (const struct kc_subtest *st = t->subtests; st->name; st++) {
 		if (!kc_selected(args, st->name))
 			continue;

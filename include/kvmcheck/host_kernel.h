@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Kernel-health helpers for host-side tests (vhost/, vfio/): the taint mask, a scan of the kernel
- * log from a recorded point on, threads by name, the kernel's version and config, and whether
- * this process runs inside the kvmcheck QEMU guest (scripts/guest-init.sh writes the marker).
+ * Kernel-health helpers: the taint mask, a scan of the kernel log for reports (the harness runs
+ * it around every subtest, lib/harness_health.c), threads by name, the kernel's version and
+ * config, and whether this process runs inside the kvmcheck QEMU guest (scripts/guest-init.sh
+ * writes the marker).
  */
 #ifndef KVMCHECK_HOST_KERNEL_H
 #define KVMCHECK_HOST_KERNEL_H
@@ -21,7 +22,45 @@ long kc_taint_read(void);
 /* The kernel's letters for the bits in @bits ("W D" style, as in an oops header). */
 void kc_taint_letters(unsigned long bits, char *buf, size_t len);
 
-/* The kernel log from the moment kc_kmsg_open() ran. */
+/*
+ * One kernel report ("splat") in the kernel log: a WARN, BUG, Oops, KASAN/UBSAN/KFENCE report,
+ * lockdep or RCU complaint, refcount_t or list corruption warning, RCU stall, hung or locked-up
+ * task.
+ */
+#define KC_SPLAT_TEXT	320
+struct kc_splat {
+	char text[KC_SPLAT_TEXT];	/* its first lines, joined by " | " */
+	int nlines;
+	int age;			/* records read since its first line */
+	pid_t pid;			/* the task it names, 0 when it names none (an RCU stall) */
+	char comm[32];			/* that task's name, "" when not named */
+};
+
+#define KC_MAX_SPLATS	4
+/* What kc_log_scan_line() found in a stretch of kernel log. */
+struct kc_log_scan {
+	struct kc_splat splats[KC_MAX_SPLATS];
+	int nsplats;
+	unsigned long more;		/* reports beyond KC_MAX_SPLATS */
+	int open;			/* the report still taking lines, or -1 */
+	unsigned long records;
+};
+
+/*
+ * User space cannot log with the kernel's facility (/dev/kmsg turns it into LOG_USER), so a
+ * record written from user space is no kernel report, except one starting with this tag: fault
+ * switches use it to show that a report fails a subtest (the tag is stripped before the scan).
+ */
+#define KC_FAULT_TAG	"kvmcheck-fault: "
+
+void kc_log_scan_init(struct kc_log_scan *s);
+/*
+ * Feeds one record: a /dev/kmsg record ("prio,seq,usec,flags;text", dictionary lines after
+ * it) or a dmesg line ("[   12.345678] text" or bare text, taken as the kernel's own).
+ */
+void kc_log_scan_record(struct kc_log_scan *s, const char *rec);
+
+/* The kernel log from a recorded point on (/dev/kmsg, read without blocking). */
 struct kc_kmsg {
 	int fd;
 	unsigned long records;	/* records read so far */
@@ -30,18 +69,13 @@ struct kc_kmsg {
 
 /* Opens /dev/kmsg positioned after its last record; returns 0 or -errno. */
 int kc_kmsg_open(struct kc_kmsg *k);
-/*
- * Reads every record logged since the open (or the previous scan) and returns true when one
- * contains any of @patterns (NULL-terminated; NULL means kc_kernel_trouble_patterns), copying
- * that record's message to @line. Keeps reading after a match, so a later scan starts fresh.
- */
-bool kc_kmsg_scan(struct kc_kmsg *k, const char *const *patterns, char *line, size_t len);
+/* Moves the read position after the last record logged so far; returns 0 or -errno. */
+int kc_kmsg_mark(struct kc_kmsg *k);
+/* Feeds every record logged since the open or the last mark/read to @s. */
+void kc_kmsg_read(struct kc_kmsg *k, struct kc_log_scan *s);
 void kc_kmsg_close(struct kc_kmsg *k);
 /* Writes one line into the kernel log (/dev/kmsg); returns 0 or -errno. */
 int kc_kmsg_write(const char *msg);
-
-/* What an oops, a KASAN report, a refcount or list warning, or a WARN_ON prints. */
-extern const char *const kc_kernel_trouble_patterns[];
 
 /*
  * Threads in /proc/<pid>/task/<tid>/comm whose name starts with @prefix (the whole name when
@@ -49,12 +83,18 @@ extern const char *const kc_kernel_trouble_patterns[];
  */
 int kc_threads_named(const char *prefix, bool exact, pid_t *tids, int max);
 
+/*
+ * Waits up to @wait_ms for threads whose name is @prefix@pid to be gone; returns how many are
+ * left (the first one's tid to @tid).
+ */
+int kc_threads_gone(const char *prefix, pid_t pid, int wait_ms, pid_t *tid);
+
 /* uname -r as major, minor; returns false when it does not parse. */
 bool kc_kernel_version(int *major, int *minor);
 /*
  * A kernel config option from /lib/modules/$(uname -r)/config (Debian ships it there; the
  * kvmcheck initramfs keeps it) or /boot/config-$(uname -r): 'y', 'm', 'n' (not set), or 0 when
- * no config file was found.
+ * no config file was found. /proc/config.gz is not read: a static test has no inflater.
  */
 char kc_kernel_config(const char *option);
 

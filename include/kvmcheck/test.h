@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The test harness: a test program declares its metadata and subtests, kc_main() runs each
- * subtest in its own process with a time bound, prints TAP 13 and exits with the kselftest codes
- * (0 pass, 1 fail, 4 skip). See docs/PROTOCOL.md.
+ * subtest in its own process with a time bound, checks the kernel's health around it (a kernel
+ * report, new taint or a leftover process fails it, lib/harness_health.c), prints TAP 13 and
+ * exits with the kselftest codes (0 pass, 1 fail, 4 skip). See docs/PROTOCOL.md.
  */
 #ifndef KVMCHECK_TEST_H
 #define KVMCHECK_TEST_H
@@ -78,5 +79,11 @@ int kc_main(const struct kc_test *test, int argc, char **argv);
 void __attribute__((noreturn, format(printf, 1, 2))) kc_skip(const char *fmt, ...);
 void __attribute__((format(printf, 1, 2))) kc_info(const char *fmt, ...);
 const char *kc_kvm_unavailable_reason(void);
+/*
+ * Why the harness does not read the kernel log around subtests here (no access to /dev/kmsg,
+ * KVMCHECK_HEALTH=off), or NULL when it does: a test whose verdict is the kernel's health
+ * skips on it.
+ */
+const char *kc_kernel_health_off(void);
 
 #endif
