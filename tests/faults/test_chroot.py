@@ -107,7 +107,10 @@ class Chroot:
         self.root.rmdir()
 
 
-@unittest.skipIf(host_can_chroot(), host_can_chroot())
+CANNOT_CHROOT = host_can_chroot()
+
+
+@unittest.skipIf(CANNOT_CHROOT, CANNOT_CHROOT)
 class TestMakeCheckInChroot(unittest.TestCase):
     def setUp(self):
         self.chroot = Chroot()
