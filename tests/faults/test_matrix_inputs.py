@@ -6,7 +6,6 @@ boots bookworm and sid, test_bisect a synthetic history).
 Each case asserts the message names the cause, the documented exit status, and that nothing is
 left behind: no traceback, no half-written results, no temporary files."""
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -350,23 +349,25 @@ class TestBisectTempNames(unittest.TestCase):
             victim.write_text("precious\n")
             tmp = d / "tmp"
             tmp.mkdir()
-            # The names the old step used: kvmcheck-bisect-list.$$ for the next pids.
-            try:
-                last = int(Path("/proc/sys/kernel/ns_last_pid").read_text())
-            except OSError:
-                last = os.getpid()
-            for pid in range(last, last + 400):
-                (tmp / f"kvmcheck-bisect-list.{pid}").symlink_to(victim)
-            planted = {p.name for p in tmp.iterdir()}
             tree = d / "tree"
             tree.mkdir()
+            # The old step wrote ${TMPDIR}/kvmcheck-bisect-list.$$: a launcher plants a symlink
+            # at exactly that name (its own pid, which the exec'd step keeps), then execs it.
+            plant = ("import os, sys\n"
+                     "os.symlink(sys.argv[1], os.path.join(sys.argv[2], "
+                     "f'kvmcheck-bisect-list.{os.getpid()}'))\n"
+                     "os.execv(sys.argv[3], sys.argv[3:])\n")
             for args in (["common/ucall"], ["x86/no_such_test"]):
-                rc, _, err = faultlib.run([STEP, *args], env={"TMPDIR": str(tmp)}, cwd=tree,
-                                          timeout=120)
+                before = {p.name for p in tmp.iterdir()}
+                rc, _, err = faultlib.run([sys.executable, "-c", plant, victim, tmp, STEP, *args],
+                                          env={"TMPDIR": str(tmp)}, cwd=tree, timeout=120)
                 self.assertEqual(rc, 255, err)
                 self.assertNotIn("Traceback", err)
+                planted = {p.name for p in tmp.iterdir()} - before
+                self.assertEqual(len(planted), 1, "the planted link was removed or followed")
             self.assertEqual(victim.read_text(), "precious\n")
-            self.assertEqual({p.name for p in tmp.iterdir()}, planted, "left behind in TMPDIR")
+            left = [p.name for p in tmp.iterdir() if not p.name.startswith("kvmcheck-bisect-list.")]
+            self.assertEqual(left, [], "left behind in TMPDIR")
 
     def test_sources_use_no_predictable_names(self):
         for f in (faultlib.SCRIPTS / "bisect-step.sh", faultlib.SCRIPTS / "matrix.sh"):
