@@ -9,7 +9,12 @@
 # Prints one kernel directory on stdout; progress goes to stderr. The directory holds
 #   vmlinuz (x86_64) or Image (riscv64)   the kernel
 #   modules/lib/modules/<kver>/           its modules (absent when none were given)
-#   kver, arch, version                   plain-text facts for the other scripts
+#   kver, arch, version, suite            plain-text facts for the other scripts
+#   debs.sha256, manifest                 (Debian's) the packages' hashes; every file's
+#                                         sha256, size and mtime at unpack time
+# A user's kernel directory holds symlinks to the image and the modules tree, which may be the
+# install root (X/lib/modules/<kver>, X/usr/lib/modules/<kver>), <kver> itself, or a kernel
+# directory's modules/; a tree without modules.dep is fine (initramfs.sh runs depmod aside).
 #
 # Debian kernels land in ${XDG_CACHE_HOME:-~/.cache}/kvmcheck/kernels/<suite>-<arch>/<version>/.
 # Suites move (sid gets a new kernel every few weeks), so the metapackage is resolved, never a
@@ -273,7 +278,7 @@ esac
 if [ -e "${1%%:*}" ] || [[ $1 == */* ]]; then
 	[ $# = 1 ] || usage
 	# One reader of a user's image (boot header, size, release, modules) for every caller.
-	PYTHONPATH=$here${PYTHONPATH:+:$PYTHONPATH} exec python3 -m kvmcheck.kernels materialize "$1"
+	PYTHONPATH=$here${PYTHONPATH:+:$PYTHONPATH} exec python3 -m kvmcheck.kernels --prog "${0##*/}" materialize "$1"
 else
 	debian_kernel "$@"
 fi

@@ -8,8 +8,8 @@ materialize() fetches or builds the kernel (scripts/kernel-fetch.sh, scripts/ker
 or, for a user's kernel, writes the normalised directory itself, and returns a KernelDir.
 
 Also a command line for the shell scripts, so a user's kernel is checked by one piece of code:
-    python3 -m kvmcheck.kernels resolve LINE        prints id kind arch spec (tab-separated)
-    python3 -m kvmcheck.kernels materialize LINE    prints the kernel directory
+    python3 -m kvmcheck.kernels [--prog NAME] resolve LINE      prints id kind arch spec (tabs)
+    python3 -m kvmcheck.kernels [--prog NAME] materialize LINE  prints the kernel directory
 Exit status: 0, 2 bad input (named), 3 the kernel could not be fetched, built or verified.
 """
 import contextlib
@@ -428,12 +428,24 @@ def materialize(line, *, log=None, timeout=None):
         raise KernelUnavailable(str(e)) from None
     if k.arch != line.arch:
         raise KernelUnavailable(f"{path} is a {k.arch} kernel, the line {line.id} wants {line.arch}")
+    if line.kind == "build":
+        # A build's image has no manifest; its boot header still says how long it must be.
+        try:
+            image_info(k.image)
+        except InputError as e:
+            raise KernelUnavailable(f"the built kernel is unusable: {e}") from None
     return k
 
 
 def main(argv):
+    # A script that execs this module names itself, so messages say what the user ran.
+    sys.argv[0] = "kvmcheck.kernels"
+    if len(argv) == 4 and argv[0] == "--prog":
+        sys.argv[0] = argv[1]
+        argv = argv[2:]
     if len(argv) != 2 or argv[0] not in ("resolve", "materialize"):
-        util.die(util.EXIT_USAGE, "usage: python3 -m kvmcheck.kernels resolve|materialize LINE")
+        util.die(util.EXIT_USAGE, "usage: python3 -m kvmcheck.kernels [--prog NAME] "
+                 "resolve|materialize LINE")
     try:
         line = resolve(argv[1])
         if argv[0] == "resolve":

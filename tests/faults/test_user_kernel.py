@@ -26,6 +26,7 @@ import sys
 import tempfile
 import unittest
 from pathlib import Path
+from unittest import mock
 
 import faultlib
 
@@ -225,6 +226,27 @@ class TestImageRefused(Base):
 
     def test_missing_image(self):
         self.refused(str(self.dir / "nope" / "bzImage"), "bzImage: no such file")
+
+
+class TestBuiltKernelChecked(Base):
+    """A build: line's kernel (kernel-build.sh's directory, no manifest) is checked by its boot
+    header too: a truncated bzImage is KernelUnavailable (exit 3) naming it, not a silent boot."""
+
+    def test_truncated_build_output(self):
+        d = self.dir / "k"
+        d.mkdir()
+        fake_bzimage(d / "vmlinuz", cut=512)
+        for name, value in (("kver", "6.99.0-test"), ("arch", "x86_64"), ("version", "6.99.0"),
+                            ("suite", "custom")):
+            (d / name).write_text(value + "\n")
+        line = kernels.Line("build-debian", "build", "debian", "x86_64")
+        with mock.patch.object(kernels, "_script", return_value=str(d)):
+            with self.assertRaises(kernels.KernelUnavailable) as cm:
+                kernels.materialize(line)
+        self.assertIn(f"{d}/vmlinuz: truncated", str(cm.exception))
+        fake_bzimage(d / "vmlinuz")
+        with mock.patch.object(kernels, "_script", return_value=str(d)):
+            self.assertEqual(kernels.materialize(line).path, str(d))
 
 
 class TestResolve(Base):
