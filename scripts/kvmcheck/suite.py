@@ -150,6 +150,34 @@ def _check_results_dir(path):
         raise InputError(f"--results {path}: cannot write into it: {e.strerror}") from None
 
 
+def _listing(lister, sel_args, strict):
+    """kvmcheck-run -l --json: the selected tests' metadata, or InputError for a selection it
+    refuses. Not strict (another machine's runner reading a foreign build, which may be older
+    than the build or lack --emulator): any other failure gives None, and tests.list decides."""
+    fd, tmp = tempfile.mkstemp(prefix="kvmcheck-list.", suffix=".json")
+    os.close(fd)
+    try:
+        p = util.run(lister + ["-l", "--json", tmp] + sel_args, capture_output=True,
+                     text=True, stdin=subprocess.DEVNULL, timeout=600)
+        last = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+        selection = re.search(r"(^|: )-[tg] '", last)
+        if p.returncode == util.EXIT_USAGE and (strict or selection):
+            raise InputError(last or "kvmcheck-run -l refused the selection")
+        # 1: some test's --meta failed; it still runs (and fails) in the guest.
+        if p.returncode not in (0, 1):
+            if not strict:
+                return None
+            raise InputError(f"{lister[0]} -l failed (exit {p.returncode}): {last[-300:]}")
+        with open(tmp, encoding="utf-8") as f:
+            return jsonlib.load(f)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as e:
+        if not strict:
+            return None
+        raise InputError(f"{lister[0]} -l: {e}") from None
+    finally:
+        os.unlink(tmp)
+
+
 def selected_tests(build_dir, arch, sel):
     """[(name, timeout)] in the order the runner runs them, or InputError naming a -t/-g that
     selects nothing. The runner lists here when its binaries run here (static x86_64 on
@@ -162,37 +190,18 @@ def selected_tests(build_dir, arch, sel):
                          f"make O={build_dir}" + (f" ARCH={arch}" if arch != "x86_64" else ""))
     sel_args = [x for p in sel.patterns for x in ("-t", p)] + \
         [x for g in sel.groups for x in ("-g", g)]
-    lister = None
-    if arch == os.uname().machine:
-        lister = [runner]
-    else:
+    native = arch == os.uname().machine
+    lister = [runner] if native else None
+    if not native:
         # This machine's runner reads the foreign build through qemu-user (--emulator).
         here = _importer(build_dir, arch)
         emu = next((e for e in (f"qemu-{arch}", f"qemu-{arch}-static") if shutil.which(e)), None)
         if here and emu:
             lister = [here, "--dir", build_dir, "--emulator", emu]
-    if lister:
-        fd, tmp = tempfile.mkstemp(prefix="kvmcheck-list.", suffix=".json")
-        os.close(fd)
-        try:
-            p = util.run(lister + ["-l", "--json", tmp] + sel_args, capture_output=True,
-                         text=True, stdin=subprocess.DEVNULL, timeout=600)
-            if p.returncode == util.EXIT_USAGE:
-                raise InputError(p.stderr.strip().splitlines()[-1] if p.stderr.strip()
-                                 else "kvmcheck-run -l refused the selection")
-            # 1: some test's --meta failed; it still runs (and fails) in the guest.
-            if p.returncode not in (0, 1):
-                raise InputError(f"{lister[0]} -l failed (exit {p.returncode}): "
-                                 f"{p.stderr.strip()[-300:]}")
-            with open(tmp, encoding="utf-8") as f:
-                metas = jsonlib.load(f)
-        finally:
-            os.unlink(tmp)
-        out = []
-        for m in metas:
-            t = sel.timeout or m.get("timeout") or DEFAULT_TIMEOUT_S
-            out.append((m["name"], float(t)))
-        return out
+    metas = _listing(lister, sel_args, strict=native) if lister else None
+    if metas is not None:
+        return [(m["name"], float(sel.timeout or m.get("timeout") or DEFAULT_TIMEOUT_S))
+                for m in metas]
     with open(tests_list, encoding="utf-8") as f:
         names = [x.strip() for x in f if x.strip() and not x.startswith("#")]
     keep = names
@@ -297,6 +306,7 @@ class _Stream:
         self.have_start_lines = False
         self.guess = {}           # name -> when it must have started (no start lines)
         self.progress = t0
+        self.runner_said = None   # the guest runner's last complaint (its usage errors)
 
     def reported(self):
         return {r.name for r in self.b.results}
@@ -353,6 +363,8 @@ class _Stream:
             return
         if line.startswith("Bail out!"):
             b.kind, b.reason = "no-kvm", line[len("Bail out! "):]
+        elif line.startswith("kvmcheck-run: "):
+            self.runner_said = line[len("kvmcheck-run: "):]
 
     def _note_inflight(self, now):
         if not self.have_start_lines:
@@ -466,6 +478,10 @@ def _boot(kdir, build_dir, args, bootdir, *, order, timeouts, jobs, bound, silen
     b.inflight = st.inflight()
     for n in b.inflight:
         b.started[n] = st.start_time(n)
+    if b.rc == util.EXIT_USAGE and not b.results:
+        # What could not be checked here (-g on a foreign build) the guest's runner refused.
+        b.kind, b.reason = "usage", st.runner_said or "the guest's kvmcheck-run refused its arguments"
+        return b
     if b.rc is not None:
         b.kind = "ok"
         if echo:
@@ -724,9 +740,10 @@ def run_on_host(build_dir, runner_args, *, json=None, junit=None, results=None, 
             argv += [opt, val]
     env = dict(os.environ, KVMCHECK_TARGET=f"host {os.uname().release}")
     p = util.run(argv, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    for x in p.stderr.splitlines():
-        util.msg(x)
-    if p.returncode == util.EXIT_USAGE:
+    if p.returncode != util.EXIT_USAGE:
+        for x in p.stderr.splitlines():
+            util.msg(x)
+    else:
         raise InputError(p.stderr.strip().splitlines()[-1] if p.stderr.strip()
                          else "kvmcheck-run refused its arguments")
     timings = {"boot_s": 0.0, "first_test_s": None,
