@@ -19,6 +19,7 @@ Exit status: 0 every run tested something and every verdict was as expect/ says,
 was not (or a run ended without results), 2 bad usage, 3 nothing was tested (no runs asked),
 130 interrupted."""
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -78,6 +79,30 @@ def say(text):
     util.msg(f"soak: {text}")
 
 
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def end_group(p):
+    """End the whole process group of p: SIGTERM (run_tests.sh traps it, stops QEMU and removes
+    its temporaries), up to 10 s for every member to go, then SIGKILL for what is left. p is
+    reaped either way; nothing of the run outlives this."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if p.poll() is not None and not group_alive(p.pid):
+            break
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+
+
 def run_once(n, target, line, build, workdir, timeout, expect):
     """One run of run_tests.sh; its verdicts judged against expect. Bounded, and its whole
     process group is ended on a timeout or an interrupt."""
@@ -91,18 +116,10 @@ def run_once(n, target, line, build, workdir, timeout, expect):
                              cwd=util.TOP, start_new_session=True)
         try:
             rc = p.wait(timeout=timeout)
-        except BaseException:
+        except BaseException as e:
             # A timeout or Ctrl-C: the runner, QEMU and the tests are in the run's group.
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-                p.wait(timeout=10)
-            except (subprocess.TimeoutExpired, ProcessLookupError):
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                p.wait()
-            if sys.exc_info()[0] is not subprocess.TimeoutExpired:
+            end_group(p)
+            if not isinstance(e, subprocess.TimeoutExpired):
                 raise
             rc = None
     wall = time.monotonic() - t0

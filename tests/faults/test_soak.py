@@ -44,12 +44,12 @@ class Soak(unittest.TestCase):
         self.tmpdir.mkdir()
         self.env = {"TMPDIR": str(self.tmpdir), "KC_SOAK_COUNTER": str(self.work / "count")}
 
-    def fake_build(self):
+    def fake_build(self, body=FLIP):
         root = self.work / "build"
         (root / "fake").mkdir(parents=True)
         shutil.copy2(faultlib.RUNNER, root / "kvmcheck-run")
         t = root / "fake" / "flip"
-        t.write_text(FLIP)
+        t.write_text(body)
         t.chmod(t.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         (root / "tests.list").write_text("fake/flip\n")
         return root
@@ -71,6 +71,19 @@ class Soak(unittest.TestCase):
         self.assertIn("fake/flip:one(FAILx1,PASSx2;1 unexpected)", lines["host_flaked"])
         self.assertIn("run 2: fake/flip:one: FAIL, expected PASS (flaked on purpose)", err)
         self.assertEqual((self.work / "count").read_text().strip(), "3")
+        self.assert_nothing_left()
+
+    @unittest.skipUnless(kvm_usable(), "the host target needs a read-write /dev/kvm")
+    def test_hung_run_is_ended(self):
+        """A run past --run-timeout is ended with its whole process group and counted."""
+        hang = FLIP.replace('n=$((', 'while :; do sleep 1; done\nn=$((')
+        build = self.fake_build(hang)
+        rc, out, err = faultlib.run([SOAK, "--host", "1", "--qemu", "0", "--run-timeout", "3",
+                                     "--build-dir", build], env=self.env, timeout=60)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("host_unexpected=1", out)
+        self.assertIn("run 1: run_tests.sh: no end in 3 s", err)
+        self.assertEqual(faultlib.stray_processes(str(self.work)), [])
         self.assert_nothing_left()
 
     def test_bad_usage_is_exit_2(self):
