@@ -66,26 +66,29 @@ mkdir -p "$cache"
 # must not remove an archive another run is about to copy.
 exec 8>>"$cache/.lock"
 
-# private_depmod MTREE: sets dep to the path of a modules.dep for MTREE. Debian 12's kmod 30 has no
+# private_depmod MTREE: sets dep to a modules.dep for MTREE. Debian 12's kmod 30 has no
 # depmod -o, and a user's tree may be read-only: depmod -b runs on a tree of symlinks to the
 # user's files in a temporary directory, so everything it writes lands there. Cached by the
-# list of module files (names, sizes, mtimes): running depmod over every module takes seconds.
+# list of module files (names, sizes, mtimes): depmod over every module takes seconds, and runs
+# outside the lock (two runs may both run it; the rename keeps one whole result).
 private_depmod() {
-	local mt=$1 key out dt
-	need depmod kmod
+	local mt=$1 key cached dt
 	key=$( {
 		echo "$kver"
 		(cd "$mt" && find . \( -name '*.ko' -o -name '*.ko.*' -o -name 'modules.builtin' \
 			-o -name 'modules.order' \) -printf '%P %s %T@\n' | LC_ALL=C sort)
 	} | sha256sum | cut -c1-24)
-	out=$cache/$kver-$key.modules.dep
+	cached=$cache/$kver-$key.modules.dep
+	dep=$tmp/modules.dep
+	# Copied under the lock: another run's prune may remove the cached file right after.
 	lock_wait 8 "$cache/.lock" "the initramfs cache"
-	if [ -s "$out" ]; then
-		touch "$out"
+	if [ -s "$cached" ] && cp "$cached" "$dep"; then
+		touch "$cached"
 		flock -u 8
-		dep=$out
 		return
 	fi
+	flock -u 8
+	need depmod kmod
 	msg "# initramfs: no modules.dep in $mt; running depmod on a private copy of the tree"
 	mkdir -p "$tmp/depmod/lib/modules"
 	cp -rs "$mt" "$tmp/depmod/lib/modules/$kver"
@@ -95,13 +98,15 @@ private_depmod() {
 		die 3 "depmod -b on a copy of $mt failed: $(grep -m1 . "$tmp/depmod.log")"
 	[ -s "$tmp/depmod/lib/modules/$kver/modules.dep" ] ||
 		die 3 "depmod found no modules in $mt (is it the lib/modules/<kver> of $kver?)"
+	cp "$tmp/depmod/lib/modules/$kver/modules.dep" "$dep"
+	# The cache's temporaries exist only under the lock (see the sweep below).
+	lock_wait 8 "$cache/.lock" "the initramfs cache"
 	dt=$(mktemp "$cache/.depmod.XXXXXX")
 	partial+=("$dt")
-	cp "$tmp/depmod/lib/modules/$kver/modules.dep" "$dt"
+	cp "$dep" "$dt"
 	chmod 644 "$dt"
-	mv -f "$dt" "$out"
+	mv -f "$dt" "$cached"
 	flock -u 8
-	dep=$out
 }
 
 # --- which module files, in load order --------------------------------------------------------

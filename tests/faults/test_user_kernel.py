@@ -356,6 +356,31 @@ class TestLayouts(Base):
         _, err = self.initramfs(kdir)
         self.assertNotIn("running depmod", err)
 
+    def test_two_runs_of_one_tree_at_once(self):
+        """Both run depmod aside (or one waits for the other's result); both archives are whole,
+        one modules.dep is cached, no temporary is left."""
+        k = sid_kernel()
+        root, _ = self.modules_install(k)
+        os.environ["XDG_CACHE_HOME"] = str(self.cache)
+        try:
+            kdir = kernels.materialize(kernels.resolve(f"{k.image}:{root}"))
+        finally:
+            os.environ.pop("XDG_CACHE_HOME")
+        build = fake_build(self.dir / "build")
+        env = dict(os.environ, **self.env)
+        procs = [subprocess.Popen([str(INITRAMFS), kdir.path, str(build),
+                                   str(self.dir / f"initrd{i}.gz")], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for i in range(2)]
+        for p in procs:
+            _, err = p.communicate(timeout=900)
+            self.assertEqual(p.returncode, 0, err)
+        for i in range(2):
+            self.assertIn("etc/kvmcheck-modules", cpio_members(self.dir / f"initrd{i}.gz"))
+        self.assertEqual(len(list((self.cache / "kvmcheck/initramfs").glob("*.modules.dep"))), 1)
+        self.assertEqual([p.name for p in (self.cache / "kvmcheck/initramfs").iterdir()
+                          if p.name.startswith((".depmod", ".base"))], [])
+
     def test_image_only(self):
         k = sid_kernel()
         os.environ["XDG_CACHE_HOME"] = str(self.cache)
