@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# bench/matrix_bench.sh [--warm] [LINE...]    what one matrix column costs, per kernel line
+# bench/matrix_bench.sh [--warm] [--build-dir DIR] [LINE...]    what one matrix column costs
 #
 # Prints name=value lines (seconds) per LINE (default: bookworm sid):
 #   matrix.LINE.download_s      kernel packages fetched and unpacked into an empty cache
@@ -11,7 +11,7 @@
 #   matrix.LINE.column_s        the whole column: boot, every test, power off
 # The first-time numbers come from a private, empty cache (XDG_CACHE_HOME in a temp dir, removed
 # afterwards), so they need the network; --warm uses the normal cache instead and reports the
-# cached download time.
+# cached download time. --build-dir DIR: the x86_64 make O= tree to run (default build/x86_64).
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/lib.sh
@@ -19,13 +19,21 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 warm=0
 lines=()
-for a in "$@"; do
-	case $a in
+build=()
+while [ $# -gt 0 ]; do
+	case $1 in
 	--warm) warm=1 ;;
-	-h | --help) sed -n '4,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 0 ;;
-	-*) die 2 "unknown option $a" ;;
-	*) lines+=("$a") ;;
+	--build-dir)
+		[ $# -ge 2 ] || die 2 "--build-dir needs a directory"
+		[ -x "$2/kvmcheck-run" ] || die 2 "--build-dir $2: no kvmcheck-run there (make O=$2)"
+		build=(--build-dir "$2")
+		shift
+		;;
+	-h | --help) sed -n '4,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 0 ;;
+	-*) die 2 "unknown option $1" ;;
+	*) lines+=("$1") ;;
 	esac
+	shift
 done
 [ ${#lines[@]} -gt 0 ] || lines=(bookworm sid)
 
@@ -47,7 +55,7 @@ print("nan" if v is None else v)' "$1" "$2"
 
 for line in "${lines[@]}"; do
 	rc=0
-	"$top/scripts/matrix.sh" --out "$work/out" "$line" >"$work/$line.table" 2>"$work/$line.log" || rc=$?
+	"$top/scripts/matrix.sh" --out "$work/out" "${build[@]}" "$line" >"$work/$line.table" 2>"$work/$line.log" || rc=$?
 	[ "$rc" -le 1 ] || { cat "$work/$line.log" >&2; die 3 "matrix.sh $line failed (exit $rc)"; }
 	id=$(sed -n 's/^matrix: kernel lines: //p' "$work/$line.log")
 	shard=$work/out/matrix-$id.json

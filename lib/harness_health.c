@@ -118,8 +118,8 @@ void kc_health_init(const struct kc_test *t)
 	if (env && *env && strcmp(env, "strict") && strcmp(env, "auto"))
 		kc_info("kernel health: KVMCHECK_HEALTH=%s is not off, strict or auto: auto", env);
 	if (h.mode == HEALTH_STRICT)
-		kc_info("kernel health: %s: any kernel report or new taint during a subtest fails it",
-			guest ? "kvmcheck guest kernel" : "KVMCHECK_HEALTH=strict");
+		kc_info("kernel health: %s: any kernel report or new taint during a subtest "
+			"fails it", guest ? "kvmcheck guest kernel" : "KVMCHECK_HEALTH=strict");
 	else
 		kc_info("kernel health: shared host kernel: only kernel reports naming this test's "
 			"tasks fail a subtest (KVMCHECK_HEALTH=strict: every report and taint)");
@@ -229,11 +229,12 @@ static void check_log(struct kc_result *res, pid_t lo, bool *others, bool *count
 				continue;
 			*counted = true;
 			if (h.mode == HEALTH_OWN || !strcmp(sp->comm, h.comm))
-				fail_with(res, "kernel report in this test's task %s: %s", task, sp);
+				fail_with(res, "kernel report in this test's task %s: %s", task,
+					  sp);
 			else
-				fail_with(res, "kernel report during this subtest (%s: not this test's "
-					  "task; a test running at the same time may be the cause): %s",
-					  task, sp);
+				fail_with(res, "kernel report during this subtest (%s: not this "
+					  "test's task; a test running at the same time may be the "
+					  "cause): %s", task, sp);
 		} else {
 			*others = true;
 			kc_info("kernel health: report during this subtest in %s, not counted here "

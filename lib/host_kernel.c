@@ -329,7 +329,8 @@ void kc_log_scan_record(struct kc_log_scan *s, const char *rec)
 	size_t n;
 
 	s->records++;
-	if (isdigit((unsigned char)rec[0]) && semi && semi - rec < 64 && !memchr(rec, ' ', semi - rec)) {
+	if (isdigit((unsigned char)rec[0]) && semi && semi - rec < 64 &&
+	    !memchr(rec, ' ', semi - rec)) {
 		/* /dev/kmsg: "prio,seq,usec,flags;text"; the facility is prio >> 3. */
 		kernel = atoi(rec) >> 3 == 0;
 		text = semi + 1;

@@ -165,7 +165,8 @@ class TestLogScanner(unittest.TestCase):
         src.write_text(DRIVER)
         cls.exe = Path(cls.tmp.name) / "scan"
         arch = "riscv64" if "riscv" in str(BUILD) else "x86_64"
-        subprocess.run(["gcc", "-std=gnu11", "-O1", "-Wall", "-Werror", "-D_GNU_SOURCE", "-static", "-no-pie",
+        subprocess.run(["gcc", "-std=gnu11", "-O1", "-Wall", "-Werror", "-D_GNU_SOURCE",
+                        "-static", "-no-pie",
                         "-I", str(TOP / "include"), "-I", str(TOP / "include" / arch),
                         str(src), str(lib), "-o", str(cls.exe)], check=True, timeout=120)
 
