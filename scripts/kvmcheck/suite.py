@@ -65,6 +65,7 @@ class Selection:
     patterns: list = field(default_factory=list)
     groups: list = field(default_factory=list)
     list_only: bool = False
+    groups_applied: bool = True   # False: -g is left to the guest (no metadata readable here)
 
 
 @dataclass
@@ -215,6 +216,7 @@ def selected_tests(build_dir, arch, sel):
         keep = [n for n in names
                 if any(name_matches(n, p.partition(":")[0]) for p in sel.patterns)]
     # -g needs the metadata, which only the guest can print here: it is checked there.
+    sel.groups_applied = not sel.groups
     return [(n, sel.timeout or DEFAULT_TIMEOUT_S) for n in keep]
 
 
@@ -244,6 +246,9 @@ def _args_for(names, sel, jobs):
     args = ["-j", str(jobs)]
     if sel.timeout:
         args += ["--timeout", f"{sel.timeout:g}"]
+    if not sel.groups_applied:
+        # NAMES came from tests.list alone: -t and -g together keep what both select.
+        args += [x for g in sel.groups for x in ("-g", g)]
     for n in names:
         whole = not sel.patterns or any(
             ":" not in p and name_matches(n, p) for p in sel.patterns)
@@ -491,9 +496,12 @@ def _boot(kdir, build_dir, args, bootdir, *, order, timeouts, jobs, bound, silen
     if b.kind == "no-kvm":
         return b
     if hung:
-        b.kind = "hang"
         last = _last_console_line(console)
         b.reason = hung + (f"; console: {splat(console) or last}" if last else "")
+        if b.results or b.inflight:
+            b.kind = "hang"
+        else:
+            b.kind, b.reason = "boot-error", "the guest stopped before the first test started: " + b.reason
         return b
     why = [x for x in errlines if x.startswith("qemu-run.sh:")]
     why = re.sub(r"^qemu-run\.sh: ", "", why[-1]) if why else f"qemu-run.sh exited {q.returncode}"
@@ -594,7 +602,7 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
     crashes = 0
     boot_no = 0
     while pending or suspects:
-        if boot_no >= max_boots or deadline_left() < 30:
+        if boot_no >= max_boots or (boot_no and deadline_left() < 30):
             why = (f"not run: the kernel crashed {crashes} times and the guest was booted "
                    f"{boot_no} times (the bound)" if boot_no >= max_boots else
                    f"not run: the {timeout} s bound for this kernel ran out after {boot_no} boots")
@@ -639,6 +647,10 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
                        for n in pending if n not in suspects]
             pending, suspects = [], []
             break
+        if b.kind == "hang" and set(names) <= got:
+            # Every test reported, then silence (the summary or the power-off): no test to blame.
+            util.msg(f"# kvmcheck: every test reported, then the guest stopped answering: {b.reason}")
+            b.kind = "ok"
         if b.kind == "ok":
             lost = [n for n in names if n not in got]
             merged += [Result(n, [], False, "not reported by the guest's runner "
@@ -657,8 +669,8 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
             else:
                 pending = []
             continue
-        crashes += 1
         fl = [n for n in b.inflight if n in names]
+        crashes += 1
         if not fl and b.results:
             # Between two tests: the one that just ended left the kernel broken (deferred work).
             fl = [b.results[-1].name]

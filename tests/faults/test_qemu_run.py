@@ -258,6 +258,102 @@ class Interrupted(QemuTargetCase):
             self.assert_nothing_left()
 
 
+class AcrossBoots(QemuTargetCase):
+    """Case 7's bookkeeping without QEMU: boots scripted, the merge imported by the real runner.
+    -j N crashes are re-run one at a time; the run is one run's; reboots are bounded."""
+
+    def run_scripted(self, boots, runner_args, **kw):
+        from types import SimpleNamespace
+        from kvmcheck import suite
+        build = fake_build(self.work / "build", {n: "true" for n in ("fake/a", "fake/b", "fake/c")})
+        calls = []
+
+        def fake_boot(kdir, build_dir, args, bootdir, *, order, jobs, **_):
+            os.makedirs(bootdir, exist_ok=True)
+            calls.append((list(order), jobs))
+            return boots[len(calls) - 1](list(order))
+
+        kdir = SimpleNamespace(path=str(self.work), arch="x86_64", suite="sid", version="7.2-1",
+                               image=str(self.work / "vmlinuz"), kver="7.2")
+        real, suite._boot = suite._boot, fake_boot
+        try:
+            r = suite.run_on_kernel(kdir, str(build), runner_args, logdir=str(self.work / "logs"),
+                                    json=str(self.work / "r.json"), echo=False, **kw)
+        finally:
+            suite._boot = real
+        with open(self.work / "r.json", encoding="utf-8") as f:
+            verdicts = {t["name"]: (t["verdict"], t.get("reason") or "")
+                        for t in json.load(f)["tests"]}
+        return r, calls, verdicts
+
+    @staticmethod
+    def passed(name):
+        from kvmcheck import suite
+        return suite.Result(name, ["    # Subtest: " + name, "    1..1", "    ok 1 one"], True,
+                            None, "duration_s=0.100 exit_status=0 verdict=PASS")
+
+    def boot(self, kind, results=(), inflight=(), reason="Kernel panic - not syncing: boom"):
+        from kvmcheck import suite
+
+        def make(order):
+            b = suite.Boot(kind=kind, reason=reason if kind != "ok" else "",
+                           rc=0 if kind == "ok" else None, runner_started=True,
+                           header="# kvmcheck: kernel 7.2 x86_64, 3 tests")
+            b.results = [self.passed(n) for n in results]
+            b.inflight = list(inflight)
+            return b
+        return make
+
+    def test_two_in_flight_are_run_alone(self):
+        r, calls, v = self.run_scripted([
+            self.boot("crash", inflight=["fake/a", "fake/b"]),
+            self.boot("crash", inflight=["fake/a"]),
+            self.boot("ok", results=["fake/b", "fake/c"])], ["-j", "2"])
+        self.assertEqual(calls, [(["fake/a", "fake/b", "fake/c"], 2), (["fake/a", "fake/b"], 1),
+                                 (["fake/b", "fake/c"], 2)])
+        self.assertEqual(v["fake/a"][0], "CRASH")
+        self.assertIn("Kernel panic - not syncing: boom", v["fake/a"][1])
+        self.assertEqual((v["fake/b"][0], v["fake/c"][0]), ("PASS", "PASS"))
+        self.assertEqual((r.rc, r.status, r.timings["boots"]), (1, "ok", 3))
+
+    def test_none_crashes_alone(self):
+        r, calls, v = self.run_scripted([
+            self.boot("crash", inflight=["fake/a", "fake/b"]),
+            self.boot("ok", results=["fake/a", "fake/b"]),
+            self.boot("ok", results=["fake/c"])], ["-j", "2"])
+        self.assertEqual(calls[1], (["fake/a", "fake/b"], 1))
+        for n in ("fake/a", "fake/b"):
+            self.assertEqual(v[n][0], "CRASH", v)
+            self.assertIn("none crashed alone", v[n][1])
+        self.assertEqual(v["fake/c"][0], "PASS")
+        self.assertEqual(r.rc, 1)
+
+    def test_reboots_are_bounded(self):
+        r, calls, v = self.run_scripted([
+            self.boot("crash", inflight=["fake/a"]),
+            self.boot("crash", inflight=["fake/b"])], [], max_boots=2)
+        self.assertEqual(len(calls), 2)
+        self.assertEqual((v["fake/a"][0], v["fake/b"][0], v["fake/c"][0]),
+                         ("CRASH", "CRASH", "FAIL"))
+        self.assertIn("not run", v["fake/c"][1])
+        self.assertEqual(r.rc, 1)
+
+    def test_crash_before_any_test_is_a_boot_error(self):
+        from types import SimpleNamespace
+        from kvmcheck import suite
+        build = fake_build(self.work / "build", {"fake/a": "true"})
+        real, suite._boot = suite._boot, lambda *a, **k: suite.Boot(
+            kind="boot-error", reason="the guest stopped before the first test started: boom")
+        try:
+            r = suite.run_on_kernel(SimpleNamespace(path="k", arch="x86_64", suite="sid",
+                                                    version="7.2-1", image="k/vmlinuz", kver="7.2"),
+                                    str(build), [], logdir=str(self.work / "logs"), echo=False)
+        finally:
+            suite._boot = real
+        self.assertEqual((r.rc, r.status), (3, "BOOT-ERROR"))
+        self.assertIn("before the first test started", r.reason)
+
+
 class HangBound(unittest.TestCase):
     """Case 7's hang: the guest counts as hung only after the running tests' own timeouts plus
     a margin (the runner in the guest kills a test at its timeout and reports it)."""
