@@ -95,8 +95,8 @@ class TestBinaries(unittest.TestCase):
         else:
             env = dict(os.environ, KVMCHECK_TEST_OPTIONS="--deliberate-fail")
             r = subprocess.run([TOP / "run_tests.sh", "--target", "qemu:sid", "--build-dir",
-                                BUILD, "-t", "common/ucall:guest_assert"], capture_output=True, text=True,
-                               timeout=600, env=env, cwd=TOP)
+                                BUILD, "-t", "common/ucall:guest_assert"], capture_output=True,
+                               text=True, timeout=600, env=env, cwd=TOP)
             out = r.stdout
             self.assertEqual(r.returncode, 1, out + r.stderr)
         want = (r"not ok 1 guest_assert # guest assert at common/ucall\.c:%d: a == b: "
