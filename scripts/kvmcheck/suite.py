@@ -649,7 +649,9 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
             break
         if b.kind == "hang" and set(names) <= got:
             # Every test reported, then silence (the summary or the power-off): no test to blame.
-            util.msg(f"# kvmcheck: every test reported, then the guest stopped answering: {b.reason}")
+            if echo:
+                util.msg(f"# kvmcheck: every test reported, then the guest stopped answering: "
+                         f"{b.reason}")
             b.kind = "ok"
         if b.kind == "ok":
             lost = [n for n in names if n not in got]
@@ -745,6 +747,8 @@ def run_on_host(build_dir, runner_args, *, json=None, junit=None, results=None, 
     """The suite on this machine's kernel: the runner itself, which refuses bad input at once."""
     t0 = time.monotonic()
     runner = os.path.join(build_dir, "kvmcheck-run")
+    if logdir:
+        os.makedirs(logdir, exist_ok=True)
     rjson = json or (os.path.join(logdir, "runner.json") if logdir else None)
     argv = [runner] + list(runner_args)
     for opt, val in (("--json", rjson), ("--junit", junit), ("--results", results)):
