@@ -590,6 +590,8 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
         b = _boot(kdir, build_dir, list(runner_args), os.path.join(logdir, "boot-1"),
                   order=order, timeouts=timeouts, jobs=1, bound=timeout, silence=boot_silence,
                   echo=echo)
+        if b.boot_s is not None:
+            timings["boot_s"] = round(b.boot_s, 1)
         if b.kind == "ok":
             return done(b.rc, "ok", None)
         return done(util.EXIT_NOT_TESTED, "BOOT-ERROR", b.reason)
