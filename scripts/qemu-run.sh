@@ -203,7 +203,11 @@ elif grep -q 'Kernel panic' "$console"; then
 	msg "qemu-run.sh: the guest kernel panicked: $(tr -d '\r' <"$console" | grep -m1 'Kernel panic' | sed 's/.*Kernel panic - //')$clog"
 	tail_console 20
 elif [ "$qrc" != 0 ] && [ ! -s "$console" ]; then
-	msg "qemu-run.sh: QEMU failed to start with kernel image $image (exit $qrc): $(head -n3 "$qerr" | tr '\n' ' ')"
+	# TCG's warnings about CPU features it lacks come first on every start: QEMU's reason is
+	# the first line that is not one of them.
+	why=$(grep -v -m3 ': warning: ' "$qerr" | tr '\n' ' ')
+	[ -n "$why" ] || why=$(head -n3 "$qerr" | tr '\n' ' ')
+	msg "qemu-run.sh: QEMU failed to start with kernel image $image (exit $qrc): ${why:-no message}"
 elif [ ! -s "$tap" ]; then
 	msg "qemu-run.sh: boot failure: the guest never reached /init's TAP stream in $secs s$clog"
 	tail_console 15
