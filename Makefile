@@ -143,6 +143,17 @@ review: all
 	./scripts/review.sh $(if $(BASE),--base "$$BASE") $(if $(REVIEW_OUT),--out "$$REVIEW_OUT") \
 		$(if $(filter x86_64,$(ARCH)),--build-dir "$(O)",--riscv-build-dir "$(O)") -- "$$PATCHES"
 
+# make mutants [MUTANTS="GLOB ..."] [BASE=debian|TREE] [MUTANTS_OUT=DIR] [KASAN=1]: each kernel
+# mutant of mutants/ built on the cached base kernel, booted under QEMU, and the tests that claim
+# its rule run on it (scripts/kvmcheck/mutants.py). MUTANTS, BASE and MUTANTS_OUT reach it through
+# the environment, quoted as data.
+.PHONY: mutants
+mutants: all
+	@test "$(ARCH)" = x86_64 || { echo "make mutants: ARCH=x86_64 only (the mutants patch x86 KVM)" >&2; exit 2; }
+	PYTHONPATH=scripts python3 -m kvmcheck.mutants --build-dir "$(O)" \
+		$(if $(MUTANTS_OUT),--out "$$MUTANTS_OUT") $(if $(filter 1,$(KASAN)),--kasan) \
+		$${MUTANTS:+--select "$$MUTANTS"}
+
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem $(CPPCHECK_DEFS_$(ARCH)) \
