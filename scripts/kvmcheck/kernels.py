@@ -213,36 +213,58 @@ def modules_tree(mods, path_for_msgs=None):
                      "(kernel/, modules.order)")
 
 
-def _has_module(tree, name):
-    """Whether TREE has module NAME as a file, or lists it in modules.builtin."""
+def _find_module(tree, name):
+    """TREE's file of module NAME, "builtin" when modules.builtin lists it, else None."""
+    pat = re.compile(re.escape(name) + r"\.ko(\.xz|\.zst|\.gz)?")
     for d, _, files in os.walk(os.path.join(tree, "kernel")):
         for f in files:
-            if re.fullmatch(re.escape(name) + r"\.ko(\.xz|\.zst|\.gz)?", f):
-                return True
+            if pat.fullmatch(f):
+                return os.path.join(d, f)
     with contextlib.suppress(OSError), open(os.path.join(tree, "modules.builtin"),
                                             encoding="utf-8") as f:
-        return any(line.strip().endswith(f"/{name}.ko") for line in f)
-    return False
+        if any(line.strip().endswith(f"/{name}.ko") for line in f):
+            return "builtin"
+    return None
+
+
+def _vermagic_release(module):
+    """The kernel release a module was built for (its vermagic), or None when modinfo cannot
+    tell (no kmod here, or not a module file)."""
+    try:
+        p = subprocess.run(["modinfo", "-F", "vermagic", module], capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    words = p.stdout.split()
+    return words[0] if p.returncode == 0 and words else None
 
 
 def check_custom(spec):
-    """IMAGE[:MODULES_DIR] checked: returns (image, tree or None, ImageInfo)."""
+    """IMAGE[:MODULES_DIR] checked: returns (image, tree or None, kver, ImageInfo). The release
+    is the image's; the modules must be built for it (kvm's vermagic, else the directory's name)."""
     image, sep, mods = spec.partition(":")
     if not image:
         raise InputError(f"{spec}: no image before ':'")
     info = image_info(image)
     tree = None
+    kver = info.kver or "unknown"
     if sep and mods:
         tree = modules_tree(mods)
-        kver = os.path.basename(tree)
-        if info.kver and info.kver != kver:
-            raise InputError(f"{tree} holds modules for {kver} but {image} is {info.kver}")
-        if not _has_module(tree, "kvm"):
+        kvm = _find_module(tree, "kvm")
+        built_for = _vermagic_release(kvm) if kvm not in (None, "builtin") else None
+        named = os.path.basename(tree)
+        if info.kver and built_for and built_for != info.kver:
+            raise InputError(f"{tree} holds modules for {built_for} (vermagic of "
+                             f"{os.path.basename(kvm)}) but {image} is {info.kver}")
+        if info.kver and not built_for and named != info.kver:
+            raise InputError(f"{tree} holds modules for {named} but {image} is {info.kver}")
+        if kvm is None:
             raise InputError(f"{tree} has no kvm module and its modules.builtin does not list "
                              f"kvm: this kernel was built without KVM")
+        kver = info.kver or built_for or named
     elif sep:
         raise InputError(f"{spec}: no modules directory after ':'")
-    return os.path.realpath(image), tree, info
+    return os.path.realpath(image), tree, kver, info
 
 
 # --- resolve -----------------------------------------------------------------------------------
@@ -297,7 +319,7 @@ def resolve(text):
     image = line.partition(":")[0]
     if os.path.lexists(image) or "/" in line:
         try:
-            image, tree, info = check_custom(line)
+            image, tree, _, info = check_custom(line)
         except InputError as e:
             raise InputError(f"kernel line {text}: {e}") from None
         spec = image + (f":{tree}" if tree else "")
@@ -365,8 +387,7 @@ def _custom_dir(line):
     """The normalised directory of a user's kernel: symlinks to their image and modules (a tree
     is large and rebuilt in place), one directory per (image, modules) pair so its initramfs is
     cached apart. Rewritten only when what it says changed; replaced atomically, under a lock."""
-    image, tree, info = check_custom(line.spec)
-    kver = os.path.basename(tree) if tree else (info.kver or "unknown")
+    image, tree, kver, info = check_custom(line.spec)
     key = hashlib.sha256(f"{image}:{tree or ''}".encode()).hexdigest()[:16]
     root = util.cache_dir("kernels", "custom")
     path = os.path.join(root, key)

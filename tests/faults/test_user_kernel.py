@@ -356,6 +356,24 @@ class TestLayouts(Base):
         _, err = self.initramfs(kdir)
         self.assertNotIn("running depmod", err)
 
+    def test_modules_matched_by_vermagic(self):
+        """The modules' own vermagic decides, not the directory's name: a tree under any name
+        is taken for its kernel; another kernel's modules are refused naming both releases."""
+        k = sid_kernel()
+        _, tree = self.modules_install(k)
+        plain = self.dir / "mods"
+        tree.rename(plain)
+        os.environ["XDG_CACHE_HOME"] = str(self.dir / "cache2")   # refused() checks self.cache
+        try:
+            kdir = kernels.materialize(kernels.resolve(f"{k.image}:{plain}"))
+        finally:
+            os.environ.pop("XDG_CACHE_HOME")
+        self.assertEqual(kdir.kver, k.kver)
+        self.assertEqual(os.path.realpath(Path(kdir.modules) / "lib/modules" / k.kver), str(plain))
+        img = fake_bzimage(self.dir / "bzImage")
+        self.refused(f"{img}:{plain}", f"holds modules for {k.kver} (vermagic of kvm.ko",
+                     "is 6.99.0-test")
+
     def test_two_runs_of_one_tree_at_once(self):
         """Both run depmod aside (or one waits for the other's result); both archives are whole,
         one modules.dep is cached, no temporary is left."""
