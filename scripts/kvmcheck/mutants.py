@@ -2,7 +2,8 @@
 """make mutants [MUTANTS=GLOB] [BASE=debian|TREE]: does each test catch the kernel bug it claims to?
 
     PYTHONPATH=scripts python3 -m kvmcheck.mutants [--base BASE] [--build-dir DIR] [--out DIR]
-        [--select GLOB]... [--no-quick] [--no-base-run] [--kasan] [--keep-kernels] [MUTANT_DIR]
+        [--select GLOB]... [--no-quick] [--base-json FILE] [--kasan] [--keep-kernels] [--list]
+        [MUTANT_DIR]
 
 MUTANT_DIR (default mutants/) holds one kernel patch per mutant, NAME.patch, each breaking one
 rule a test claims to check. Its header, before the diff, says which:
@@ -19,8 +20,10 @@ rule a test claims to check. Its header, before the diff, says which:
 Each mutant is built on BASE with kernel-build.sh --series (incrementally, on the cached base
 kernel; the base tree is reverted after each), booted under QEMU (suite.run_on_kernel) and the
 tests it names run there, with the quick runtime tests (group 'runtime', timeout <= 30 s) unless
---no-quick. The base kernel runs the same tests once first: a subtest that does not pass there
-cannot kill anything. Cells (mutant x test): KILLED (a subtest that passed or skipped on the base
+--no-quick. The base kernel runs the same tests once first (or --base-json names the runner JSON
+of such a run, e.g. work/base-run.json of an earlier run): a subtest that does not pass there
+cannot kill anything. --list prints each mutant, its status and the tests it would run, and
+builds nothing. Cells (mutant x test): KILLED (a subtest that passed or skipped on the base
 fails), TIMEOUT and CRASH (killed, shown apart), SURVIVED (no such failure), SKIPPED (the whole
 test skipped), BASE-FAIL (the test fails on the base: no verdict), '-' (not run).
 
@@ -425,6 +428,10 @@ def report(rep, ms, out):
 
 # --- the run -------------------------------------------------------------------------------------
 
+class Listed(Exception):
+    """--list printed what it had to: nothing was built or run."""
+
+
 class Usage(argparse.ArgumentParser):
     def error(self, message):
         util.die(util.EXIT_USAGE, f"{message} (see --help)")
@@ -440,7 +447,8 @@ def parse(argv):
     ap.add_argument("--out", default=os.path.join(util.TOP, "results", "mutants"))
     ap.add_argument("--select", action="append", default=[])
     ap.add_argument("--no-quick", action="store_true")
-    ap.add_argument("--no-base-run", action="store_true")
+    ap.add_argument("--base-json")
+    ap.add_argument("--list", action="store_true")
     ap.add_argument("--kasan", action="store_true")
     ap.add_argument("--keep-kernels", action="store_true")
     ap.add_argument("mutant_dir", nargs="?", default=os.path.join(util.TOP, "mutants"))
@@ -504,6 +512,12 @@ def mutants(a, out, work):
         m.tests = tests_for(m, meta, quick)
     rep = {"schema": SCHEMA, "base": a.base, "base_kernel": None, "base_status": None,
            "base_reason": None, "base_run": None, "quick": quick, "kasan": a.kasan}
+    if a.list:
+        for m in ms:
+            st = "run" if m.status == "NOT-RUN" else m.status
+            print(f"{m.name}  {m.behaviour}  {st}  {' '.join(m.tests) or '-'}"
+                  + (f"  ({m.reason})" if m.reason else ""))
+        raise Listed()
     if not todo:
         return rep, ms, True
     say(f"{len(todo)} of {len(ms)} mutants to build and run on {a.base}"
@@ -516,7 +530,14 @@ def mutants(a, out, work):
         return rep, ms, False
     rep["base_kernel"] = k.path
     base_run = None
-    if not a.no_base_run:
+    if a.base_json:
+        base_run = results.load_run(a.base_json)
+        missing = [t for m in todo for t in m.tests if base_run.test(t) is None]
+        if missing:
+            raise InputError(f"--base-json {a.base_json}: has no result for "
+                             f"{' '.join(sorted(set(missing)))}")
+        rep["base_status"], rep["base_run"] = "ok", os.path.abspath(a.base_json)
+    else:
         union = []
         for m in todo:
             union += [t for t in m.tests if t not in union]
@@ -554,6 +575,9 @@ def main(argv=None):
         rep, ms, base_ok = mutants(a, out, work)
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
+    except Listed:
+        shutil.rmtree(work, ignore_errors=True)
+        return util.EXIT_OK
     rep["exit"] = exit_status(ms, base_ok)
     rep["wall_s"] = round(time.monotonic() - t0, 1)
     rc = report(rep, ms, out)

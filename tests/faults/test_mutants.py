@@ -234,6 +234,38 @@ class TestVerdicts(MutantsFault):
         self.assertIn("failing on the base (cannot kill): common/fake_ucall", err)
 
 
+class TestReuse(MutantsFault):
+    def test_list_builds_nothing(self):
+        self.add("m-cap", "int eoi;", "int eoi; /* BREAK-CAP */")
+        self.add("m-kasan", "int eoi;", "int eoi2;", extra="Needs: kasan (a use-after-free)\n")
+        rc, out, err, rep = self.main("--list")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("m-cap  fake_eoi  run  x86/fake_eoi common/fake_ucall", out)
+        self.assertIn("m-kasan  fake_eoi  NEEDS", out)
+        self.assertFalse((self.cache / "kvmcheck" / "builds").exists(), "--list built something")
+        self.assertEqual(self.boots, [])
+
+    def test_base_json_reused_not_booted_again(self):
+        """--base-json: an earlier run's base results; the base is not booted again, and a base
+        run lacking a test the mutants need is refused (exit 2) rather than judged without it."""
+        self.add("m-cap", "int eoi;", "int eoi; /* BREAK-CAP */")
+        rc, out, err, rep = self.main()
+        self.assertEqual(rc, 0, out + err)
+        saved = self.tmp / "base-run.json"
+        shutil.copy(self.out / "work" / "base-run.json", saved)
+        self.boots.clear()
+        rc, out, err, rep = self.main("--base-json", str(saved))
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(len(self.boots), 1, "the base was booted again")
+        doc = json.loads(saved.read_text())
+        doc["tests"] = [t for t in doc["tests"] if t["name"] != "x86/fake_eoi"]
+        saved.write_text(json.dumps(doc))
+        rc, out, err, rep = self.main("--base-json", str(saved))
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("has no result for x86/fake_eoi", err)
+        self.assert_nothing_left()
+
+
 class TestNotTested(MutantsFault):
     def test_mutant_that_does_not_apply_is_exit_3(self):
         """A mutant written against another source: NOT-BUILT with the reason, exit 3, the
