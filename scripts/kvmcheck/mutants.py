@@ -40,6 +40,7 @@ import fnmatch
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -585,8 +586,16 @@ def main(argv=None):
     return rc
 
 
+def _interrupted(signum, frame):
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
     sys.argv[0] = "mutants"
+    # A CI job cancelled: the build's process group and QEMU are stopped on the way out (the
+    # KeyboardInterrupt path of review.run_logged and suite.run_on_kernel), the tree reverted.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     try:
         sys.exit(main())
     except KeyboardInterrupt:
