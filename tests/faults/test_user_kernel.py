@@ -475,6 +475,25 @@ dpkg-deb -x "$2"/linux-image-*.deb "$2/root"
         self.assertEqual(tree_state(root), before, "the run wrote into the unpacked package")
         self.assertEqual(faultlib.stray_processes(str(images[0])), [])
 
+    def test_matrix_line(self):
+        """The same kernel as a matrix line, mine=IMAGE:ROOT: resolved once into a kernel
+        directory (its modules a symlink to ROOT's tree) and booted from it, never re-resolved
+        into "0 kernel versions"."""
+        if not (faultlib.BUILD / "tests.list").exists():
+            self.skipTest(f"no build in {faultlib.BUILD}")
+        root = self.package_root() / "root"
+        image = sorted(root.glob("boot/vmlinuz-*"))[0]
+        out = self.dir / "results"
+        rc, so, err = faultlib.run(
+            [faultlib.SCRIPTS / "matrix.sh", "--out", out, "--build-dir", faultlib.BUILD,
+             "-t", "common/ucall", f"mine={image}:{root}"],
+            env={"TMPDIR": str(self.tmpdir)}, timeout=900)
+        self.assertNotIn("kernel versions", err)
+        self.assertNotIn("BOOT-ERROR", so + err)
+        self.assertEqual(rc, 0, (so + err)[-3000:])
+        self.assertRegex(so, r"common/ucall\s+PASS")
+        self.assertEqual(faultlib.stray_processes(str(image)), [])
+
 
 if __name__ == "__main__":
     unittest.main()
