@@ -147,7 +147,9 @@ debian_kernel() {
 	find "$base" -mindepth 1 -maxdepth 1 \( -name '.new.*' -o -name '.old.*' -o -name '.current.*' \
 		-o -name '.checked.*' \) -exec rm -rf {} +
 
-	[ -f "$base/current" ] && cur=$base/$(cat "$base/current")
+	[ -s "$base/current" ] && cur=$(cat "$base/current")
+	# A version name, nothing else: a damaged 'current' must not point outside $base.
+	[[ $cur =~ ^[A-Za-z0-9][A-Za-z0-9.+~:-]*$ ]] && cur=$base/$cur || cur=""
 	if [ -n "$cur" ] && [ -d "$cur" ]; then
 		if ! why=$(verify_dir "$cur"); then
 			msg "# kernel: the cached $suite $arch kernel is damaged: $why"
