@@ -12,8 +12,11 @@ import io
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 from unittest import mock
@@ -37,6 +40,7 @@ bzImage:
 \t@cat arch/x86/kvm/lapic.c > $(OUT)/arch/$(ARCH)/boot/$@
 modules:
 \t@if grep -q BUILD-ERROR arch/x86/kvm/lapic.c; then echo "arch/x86/kvm/lapic.c:2: error: expected ';'"; exit 1; fi
+\t@if grep -q SLOW-BUILD arch/x86/kvm/lapic.c; then sleep 97; fi
 modules_install:
 \t@mkdir -p $(INSTALL_MOD_PATH)/lib/modules/7.2.0-fake
 """
@@ -263,6 +267,52 @@ class TestReuse(MutantsFault):
         rc, out, err, rep = self.main("--base-json", str(saved))
         self.assertEqual(rc, 2, out + err)
         self.assertIn("has no result for x86/fake_eoi", err)
+        self.assert_nothing_left()
+
+
+class TestInterrupted(MutantsFault):
+    def test_interrupt_during_a_boot_drops_the_kernel(self):
+        """Ctrl-C while a mutant's tests run: the interrupt goes through, the mutant kernel
+        leaves the cache, the tree is as it was."""
+        self.add("m-cap", "int eoi;", "int eoi; /* BREAK-CAP */")
+        real = self.fake_run
+
+        def interrupted(k, build_dir, tests, logdir, json_path):
+            if "BREAK-CAP" in Path(k.image).read_text():
+                raise KeyboardInterrupt
+            return real(k, build_dir, tests, logdir, json_path)
+
+        self.fake_run = interrupted
+        with self.assertRaises(KeyboardInterrupt):
+            self.main()
+        self.assert_nothing_left()
+
+    def test_sigterm_during_a_build_reverts_and_stops_it(self):
+        """SIGTERM to make mutants while kernel-build.sh builds a mutant: exit 130 within
+        seconds, the build's processes gone, the mutant reverted from the base tree."""
+        self.add("m-slow", "int eoi;", "int eoi; /* SLOW-BUILD */")
+        base = self.tmp / "base-run.json"
+        base.write_text(json.dumps({"kernel": "7.2.0-fake", "tests": [
+            {"name": t, "verdict": "PASS", "subtests": [{"name": x, "verdict": "PASS"} for x in subs]}
+            for t, (_, _, subs) in TESTS.items()]}))
+        env = dict(os.environ, PYTHONPATH=str(faultlib.SCRIPTS))
+        p = subprocess.Popen([sys.executable, "-m", "kvmcheck.mutants", "--base", str(self.tree),
+                              "--build-dir", str(self.build), "--out", str(self.out),
+                              "--base-json", str(base), str(self.mdir)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                             stdin=subprocess.DEVNULL)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.communicate()))
+        deadline = time.monotonic() + 60
+        while not faultlib.stray_processes("sleep 97") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertTrue(faultlib.stray_processes("sleep 97"), "the mutant build never started")
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 130, out + err)
+        self.assertLess(time.monotonic() - t0, 45)
+        self.assertIn("mutants: interrupted", err)
+        self.assertEqual(faultlib.stray_processes("sleep 97"), [], "the build outlived make mutants")
         self.assert_nothing_left()
 
 
