@@ -410,14 +410,14 @@ int import_tap(const struct options *o, struct run *r)
 	}
 	load_meta(&st, &local);
 	emit(&st, r);
-	rc = r->counts.failed || check_counts(&st, r, o->import_tap) ? 1 : 0;
+	rc = check_counts(&st, r, o->import_tap) ? 1 : run_status(r);
 	if (!r->ndone) {
 		warn("%s: the runner there ran no test (plan 1..0)", o->import_tap);
 		rc = 1;
 	}
 	if (!st.started && st.rc > 0) {
 		rc = st.rc;	/* e.g. 2: the command line there was wrong */
-	} else if (!rc && st.rc > 0) {
+	} else if (rc != 1 && st.rc > 0 && st.rc != rc) {
 		warn("the runner in %s exited with status %d", o->import_tap, st.rc);
 		rc = 1;
 	}

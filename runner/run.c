@@ -89,6 +89,22 @@ static void host_identity(struct run *r)
 	r->machine = xstrdup(u.machine);
 }
 
+/*
+ * The exit status a run's counts claim: 1 when something failed (or the run was cut short),
+ * 4 when tests ran but every subtest skipped, since "nothing failed" is not "it works" when
+ * nothing was tested (missing /dev/kvm, hardware or capabilities), else 0.
+ */
+int run_status(const struct run *r)
+{
+	if (r->counts.failed || r->interrupted)
+		return 1;
+	if (!r->counts.passed) {
+		warn("nothing was tested: every subtest skipped (exit %d)", EXIT_NOTHING_TESTED);
+		return EXIT_NOTHING_TESTED;
+	}
+	return 0;
+}
+
 int run_suite(struct suite *s, const struct options *o, struct run *r)
 {
 	struct job *jobs = xcalloc(s->ntests, sizeof(*jobs));
@@ -111,7 +127,7 @@ int run_suite(struct suite *s, const struct options *o, struct run *r)
 		free(jobs[i].argv);
 	free(order);
 	free(jobs);
-	return r->counts.failed || r->interrupted ? 1 : 0;
+	return run_status(r);
 }
 
 void run_free(struct run *r)

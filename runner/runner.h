@@ -19,6 +19,8 @@
 
 /* Exit status for usage errors, as for the test binaries. */
 #define EXIT_USAGE 2
+/* kselftest's skip code: the run ended with every subtest skipped, so nothing was tested. */
+#define EXIT_NOTHING_TESTED 4
 
 /* ---- util.c ---- */
 struct buf {
@@ -277,6 +279,7 @@ struct run {
 
 int run_suite(struct suite *s, const struct options *o, struct run *r);
 void run_finish_test(struct run *r, struct test *t);
+int run_status(const struct run *r);
 void run_free(struct run *r);
 
 /* ---- report_tap.c ---- */

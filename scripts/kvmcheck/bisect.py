@@ -176,7 +176,7 @@ def step(argv):
                                         json=rjson, timeout=STEP_TIMEOUT, echo=False)
             except InputError as e:
                 raise Stop(ABORT, str(e)) from None
-            if r.rc >= 2 or not os.path.isfile(rjson) or os.path.getsize(rjson) == 0:
+            if r.rc not in (0, 1, util.EXIT_EMPTY) or not os.path.isfile(rjson) or os.path.getsize(rjson) == 0:
                 raise Stop(SKIP, f"no result from {target} ({r.reason or f'exit {r.rc}'})")
             try:
                 run = load_run(rjson)

@@ -722,7 +722,7 @@ def _import(tap, build_dir, arch, logdir, target, json, junit, results, echo):
                      stdin=subprocess.DEVNULL, env=dict(os.environ, KVMCHECK_TARGET=target))
     for x in p.stderr.splitlines():
         util.msg(x)
-    if p.returncode > 1:
+    if p.returncode not in (0, 1, util.EXIT_EMPTY):
         return (util.EXIT_NOT_TESTED, "BOOT-ERROR",
                 f"kvmcheck-run --import-tap {tap} failed (exit {p.returncode})", None)
     if json:
@@ -766,7 +766,7 @@ def run_on_host(build_dir, runner_args, *, json=None, junit=None, results=None, 
                          else "kvmcheck-run refused its arguments")
     timings = {"boot_s": 0.0, "first_test_s": None,
                "column_s": round(time.monotonic() - t0, 1), "boots": 0}
-    if p.returncode > 1:
+    if p.returncode not in (0, 1, util.EXIT_EMPTY):
         return SuiteRun(util.EXIT_NOT_TESTED, "BOOT-ERROR", f"kvmcheck-run exited {p.returncode}",
                         None, timings, logdir or "")
     return SuiteRun(p.returncode, "ok", None, rjson, timings, logdir or "")
