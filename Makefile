@@ -154,6 +154,21 @@ mutants: all
 		$(if $(MUTANTS_OUT),--out "$$MUTANTS_OUT") $(if $(filter 1,$(KASAN)),--kasan) \
 		$${MUTANTS:+--select "$$MUTANTS"}
 
+# make install [INSTALL_PATH=DIR] [KSELFTEST_DIR=~/linux/tools/testing/selftests]: the build as a
+# kselftest install tree (run_kselftest.sh, kselftest-list.txt, one collection per test
+# directory with its settings), run by the kernel's own kselftest runner: from KSELFTEST_DIR, else
+# from Debian's linux-source package (cached). make gen_tar adds
+# INSTALL_PATH/kselftest-packages/kselftest.tar$(FORMAT), as the kernel's gen_tar does.
+INSTALL_PATH ?= $(O).kselftest_install
+FORMAT ?= .gz
+.PHONY: install gen_tar
+install gen_tar: all
+	PYTHONPATH=scripts python3 -m kvmcheck.kselftest --build-dir "$(O)" \
+		--install-path "$$INSTALL_PATH" $(if $(KSELFTEST_DIR),--runner-dir "$$KSELFTEST_DIR") \
+		$(if $(filter gen_tar,$@),--tar "$$INSTALL_PATH/kselftest-packages/kselftest.tar$$FORMAT")
+install gen_tar: export INSTALL_PATH := $(INSTALL_PATH)
+install gen_tar: export FORMAT := $(FORMAT)
+
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem $(CPPCHECK_DEFS_$(ARCH)) \
