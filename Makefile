@@ -114,11 +114,11 @@ check: all
 	./tests/run_all.sh
 
 unit: $(O)/kvmcheck-run
-	python3 tests/unit_main.py
+	KVMCHECK_BUILD=$(O) python3 tests/unit_main.py
 
 # The fault-injection suite: every way a verdict path was seen to lie, reproduced (tests/faults).
 faults: all
-	python3 tests/faults_main.py
+	KVMCHECK_BUILD=$(O) python3 tests/faults_main.py
 
 # shellcheck, pyflakes and cppcheck, one verdict per file.
 lint:
