@@ -62,7 +62,8 @@ for line in "${lines[@]}"; do
 	[ -f "$shard" ] || die 3 "no result for $line"
 	status=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kernels"][0]["status"])' "$shard")
 	[ "$status" = ok ] || die 3 "$line did not run: $(grep -m1 'BOOT-ERROR\|NOT-RUN' "$work/$line.log")"
-	init=$(sed -n 's/^# initramfs: \([0-9.]*\) s$/\1/p' "$work/out/matrix/$id/run.err" | tail -n1)
+	# initramfs.sh's line on the run's stderr; none when the cached base was used (--warm).
+	init=$(sed -n 's/^.*# initramfs: .* built in \([0-9.]*\) s$/\1/p' "$work/$line.log" | tail -n1)
 	echo "matrix.$id.download_s=$(field "$shard" fetch_s)"
 	echo "matrix.$id.initramfs_s=${init:-nan}"
 	echo "matrix.$id.boot_s=$(field "$shard" boot_s)"
