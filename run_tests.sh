@@ -13,6 +13,7 @@
 #   --arch x86_64|riscv64        (default: this machine's)
 #   --build-dir DIR              the make O= tree (default build/ARCH; built when missing)
 #   -j N  -t PATTERN  -g GROUP  -l  --timeout S  --junit FILE  --json FILE  --results DIR
+#   --kcidb FILE                 the results as KCIDB I/O schema v5 JSON too (KernelCI's database)
 #   --review FILE                what a patch series does to the verdicts (scripts/review.sh; BASE= picks the base)
 #
 # The QEMU target is scripts/kvmcheck/suite.py: bad options, output paths and -t/-g that select
@@ -36,7 +37,7 @@ usage() {
 }
 bad() { die 2 "$* (see --help)"; }
 
-target="" arch="" build=""
+target="" arch="" build="" kcidb="" json=""
 guest_args=() # run where the tests run (in the guest for qemu)
 host_args=()  # files written where the user is: --json, --junit, --results
 list=0
@@ -52,7 +53,7 @@ while [ $# -gt 0 ]; do
 	--review)
 		[ $# -ge 2 ] || bad "--review needs a FILE (mbox, format-patch file or directory, digest)"
 		exec "$top/scripts/review.sh" "$2" ;;
-	--target | --arch | --build-dir | -j | -t | -g | --timeout | --junit | --json | --results)
+	--target | --arch | --build-dir | -j | -t | -g | --timeout | --junit | --json | --results | --kcidb)
 		[ $# -ge 2 ] || bad "$opt needs a value"
 		val=$2
 		shift 2
@@ -73,7 +74,36 @@ while [ $# -gt 0 ]; do
 	-t | -g) guest_args+=("$opt" "$val") ;;
 	--junit | --json | --results) host_args+=("$opt" "$val") ;;
 	esac
+	case $opt in --json) json=$val ;; --kcidb) kcidb=$val ;; esac
 done
+if [ -n "$kcidb" ]; then
+	# Refused before anything boots; the file is written from the run's JSON once it ends.
+	[ "$list" = 0 ] || bad "-l runs nothing: --kcidb has nothing to write"
+	if [ -d "$kcidb" ] || ! [ -w "$(dirname "$kcidb")" ] || { [ -e "$kcidb" ] && ! [ -w "$kcidb" ]; }; then
+		bad "--kcidb $kcidb: cannot write it"
+	fi
+	if [ -z "$json" ]; then
+		kcidb_tmp=$(mktemp -d "${TMPDIR:-/tmp}/kvmcheck-kcidb.XXXXXX")
+		trap 'rm -rf "$kcidb_tmp"' EXIT
+		json=$kcidb_tmp/run.json
+		host_args+=(--json "$json")
+	fi
+fi
+
+# The target's command; with --kcidb, run (not exec'd) and its JSON converted afterwards. The
+# exit status stays the run's; a run that left no JSON (bad input, nothing tested) writes none.
+run_target() {
+	[ -n "$kcidb" ] || exec "$@"
+	local rc=0
+	"$@" || rc=$?
+	if [ "$rc" -le 1 ] && [ -s "$json" ]; then
+		PYTHONPATH=$top/scripts${PYTHONPATH:+:$PYTHONPATH} python3 -m kvmcheck.kcidb \
+			-o "$kcidb" "$json" || rc=2
+	else
+		msg "run_tests.sh: --kcidb $kcidb not written: the run gave no results (exit $rc)"
+	fi
+	exit "$rc"
+}
 
 host_arch=$(uname -m)
 arch=${arch:-$host_arch}
@@ -128,7 +158,7 @@ runner=$build/kvmcheck-run
 if [ "$target" = host ]; then
 	KVMCHECK_TARGET="host $(uname -r)"
 	export KVMCHECK_TARGET
-	exec "$runner" "${guest_args[@]}" "${host_args[@]}"
+	run_target "$runner" "${guest_args[@]}" "${host_args[@]}"
 fi
 
 # --- QEMU target ------------------------------------------------------------------------------
@@ -139,5 +169,5 @@ fi
 
 # Kernel fetch, boot, crash attribution and reboots, the import of the guest's stream.
 export PYTHONPATH=$top/scripts${PYTHONPATH:+:$PYTHONPATH}
-exec python3 -m kvmcheck.suite --target "$target" --arch "$arch" --build-dir "$build" \
+run_target python3 -m kvmcheck.suite --target "$target" --arch "$arch" --build-dir "$build" \
 	"${host_args[@]}" -- "${guest_args[@]}"
