@@ -16,6 +16,7 @@ Options:
   -t PATTERN        only these tests (repeatable, passed to the runner)
   -j N              tests in parallel inside each kernel (default 2)
   --line-timeout S  bound on one kernel's boot and run (default 1200)
+  --kcidb FILE      the columns as KCIDB I/O v5 JSON too (scripts/kvmcheck/kcidb.py)
 
 Writes OUT/matrix-LINE.json per line (the shard a CI job keeps), OUT/matrix.json,
 OUT/matrix-junit.xml, and per-line logs in a directory of their own per run,
@@ -278,6 +279,16 @@ def report(columns, expect_dir, out_dir, name="matrix"):
     return util.EXIT_FAILED if unexpected else util.EXIT_OK
 
 
+def write_kcidb(path, files, expect_dir):
+    """The matrix's files (shards or matrix.json) as one KCIDB file; InputError when it cannot."""
+    from . import kcidb
+    try:
+        w = kcidb.write(path, files, expect_dir=expect_dir)
+    except OSError as e:
+        raise InputError(f"--kcidb {path}: {e.strerror or e}") from None
+    say(f"written: {path} (KCIDB v5: {len(w.data['tests'])} tests)")
+
+
 def merge(files, expect_dir, out_dir):
     columns = []
     for path in files:
@@ -452,6 +463,7 @@ class Options:
     line_timeout: int = 1200
     builds: dict = field(default_factory=dict)
     lines: list = field(default_factory=list)
+    kcidb: str | None = None
 
 
 def runner_args(o):
@@ -466,7 +478,7 @@ def usage(code):
 def parse_args(argv):
     o = Options()
     i = 0
-    with_value = ("--out", "--expect", "-t", "-j", "--line-timeout", "--build-dir")
+    with_value = ("--out", "--expect", "-t", "-j", "--line-timeout", "--build-dir", "--kcidb")
     while i < len(argv):
         a = argv[i]
         if a.startswith("--") and "=" in a and a.split("=", 1)[0] in with_value:
@@ -485,6 +497,8 @@ def parse_args(argv):
                 o.out = val
             elif a == "--expect":
                 o.expect = val
+            elif a == "--kcidb":
+                o.kcidb = val
             elif a == "-t":
                 o.tests.append(val)
             elif a == "-j":
@@ -530,6 +544,13 @@ def check_out(out):
         raise InputError(f"--out {out}: not writable")
 
 
+def check_kcidb(path):
+    """--kcidb refused before anything boots, not after the last column."""
+    if path and (os.path.isdir(path) or not os.access(os.path.dirname(os.path.abspath(path)),
+                                                      os.W_OK | os.X_OK)):
+        raise InputError(f"--kcidb {path}: cannot write it")
+
+
 def check_selection(builds, runner_args):
     """A -t that matches nothing would boot every kernel for nothing: refused up front (exit
     2) when no build has a test it selects; a build where it selects nothing makes its lines
@@ -564,7 +585,11 @@ def main(argv=None):
             if not o.lines:
                 raise InputError("--merge wants the per-job files (results/matrix-LINE.json ...)")
             check_out(o.out)
-            return merge(o.lines, o.expect, o.out)
+            check_kcidb(o.kcidb)
+            rc = merge(o.lines, o.expect, o.out)
+            if o.kcidb:
+                write_kcidb(o.kcidb, [os.path.join(o.out, "matrix.json")], o.expect)
+            return rc
         texts = o.lines or default_lines()
         # Every line resolved, and its expectations read, before the first boot: bad input is
         # refused whole, never found half-way through a matrix.
@@ -578,6 +603,7 @@ def main(argv=None):
             Expect.load(o.expect, line.id)
             lines.append(line)
         check_out(o.out)
+        check_kcidb(o.kcidb)
         say("kernel lines: " + " ".join(x.id for x in lines))
         # What the lines need, built first (make check's way); the host's runner is always
         # needed: it reads a guest's TAP back, whatever the guest's arch.
@@ -600,7 +626,10 @@ def main(argv=None):
             col = run_line(line, o, builds, o.out)
             write_shard(col, os.path.join(o.out, f"matrix-{line.id}.json"))
             columns.append(col)
-        return report(columns, o.expect, o.out)
+        rc = report(columns, o.expect, o.out)
+        if o.kcidb:
+            write_kcidb(o.kcidb, [os.path.join(o.out, "matrix.json")], o.expect)
+        return rc
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
     except KeyboardInterrupt:
