@@ -44,6 +44,25 @@ class Line:
     kind: str   # debian | host | build | custom
     spec: str   # suite name, tree path, or IMAGE[:MODULES]
     arch: str   # x86_64 | riscv64
+    params: tuple = ()   # KVM module parameters the guest loads its modules with: kvm_amd.npt=0
+
+
+# LINE+MODULE.PARAM=VALUE[+...]: kept to characters a kernel command line carries as one word.
+PARAM_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_]+=[A-Za-z0-9_.,:-]*")
+
+
+def _split_params(text):
+    """'sid+kvm_amd.npt=0+kvm.enable_pmu=0' -> ('sid', ('kvm_amd.npt=0', 'kvm.enable_pmu=0'))."""
+    base, params = text, []
+    # From the right, so a '+' inside a user's image path stays part of the path.
+    while "+" in base and PARAM_RE.fullmatch(base.rpartition("+")[2]):
+        base, _, p = base.rpartition("+")
+        params.insert(0, p)
+    if "+" in base and not os.path.lexists(base.partition(":")[0].partition("=")[2] or base):
+        bad = base.partition("+")[2]
+        raise InputError(f"kernel line {text}: '{bad}' is not a module parameter "
+                         "(MODULE.PARAM=VALUE, e.g. sid+kvm_amd.npt=0)")
+    return base, tuple(params)
 
 
 @dataclass(frozen=True)
@@ -279,7 +298,19 @@ def host_usable():
 
 
 def resolve(text):
-    """What the user asked for, as a Line; bad input raises InputError naming it."""
+    """What the user asked for, as a Line; bad input raises InputError naming it. A line may
+    carry module parameters (sid+kvm_amd.npt=0): the id keeps them, the guest loads with them."""
+    base, params = _split_params(text)
+    line = resolve_base(base)
+    if not params:
+        return line
+    if line.kind == "host":
+        raise InputError(f"kernel line {text}: the host's modules are not reloaded; module "
+                         "parameters need a QEMU line (sid+..., build:...+...)")
+    return dataclasses.replace(line, id=line.id + "".join("+" + p for p in params), params=params)
+
+
+def resolve_base(text):
     line = text
     name = None
     if "=" in line:
