@@ -55,6 +55,14 @@ stty -F "/dev/$tty" raw -echo -onlcr 2>/dev/null
 # explanation below.
 kver=$(uname -r)
 failed=""
+# MODULE.PARAM=VALUE words of the kernel command line (a matrix line such as sid+kvm_amd.npt=0):
+# busybox insmod, unlike modprobe, does not read them from there itself.
+modparams=""
+# shellcheck disable=SC2013 # the command line is one line of words
+for w in $(cat /proc/cmdline); do
+	case $w in *=*) ;; *) continue ;; esac
+	case ${w%%=*} in kvmcheck.*) ;; [a-z]*.[a-z]*) modparams="$modparams $w" ;; esac
+done
 while read -r m; do
 	[ -n "$m" ] || continue
 	name=${m##*/}
@@ -64,15 +72,37 @@ while read -r m; do
 	kvm-intel) grep -q -w vmx /proc/cpuinfo || continue ;;
 	kvm-amd) grep -q -w svm /proc/cpuinfo || continue ;;
 	esac
-	if ! err=$(insmod "/lib/modules/$kver/$m" 2>&1); then
+	mod=$(echo "$name" | tr - _)
+	args=""
+	for w in $modparams; do
+		[ "$(echo "${w%%.*}" | tr - _)" = "$mod" ] && args="$args ${w#*.}"
+	done
+	# shellcheck disable=SC2086 # one word per parameter
+	if ! err=$(insmod "/lib/modules/$kver/$m" $args 2>&1); then
 		case $err in *"File exists"*) continue ;; esac
 		failed="$failed $name(${err##*: })"
 	fi
 done </etc/kvmcheck-modules
 echo "kvmcheck-guest: modules loaded; failures:${failed:- none}"
+# A parameter asked for and not in effect would make every verdict a lie about that
+# configuration: it is the run's Bail out!, naming it.
+applied="" unapplied=""
+for w in $modparams; do
+	mod=$(echo "${w%%.*}" | tr - _)
+	p=${w#*.}
+	p=${p%%=*}
+	if [ -r "/sys/module/$mod/parameters/$p" ]; then
+		applied="$applied $w($(cat "/sys/module/$mod/parameters/$p"))"
+	else
+		unapplied="$unapplied $w"
+	fi
+done
 
 {
-	if [ -c /dev/kvm ]; then
+	[ -z "$modparams" ] || echo "# kvmcheck-guest: module parameters:${applied:- none applied}"
+	if [ -n "$unapplied" ]; then
+		echo "Bail out! module parameters not in effect:$unapplied (module not loaded, or no such parameter; failures:${failed:- none})"
+	elif [ -c /dev/kvm ]; then
 		echo "# kvmcheck-guest: kernel $kver, /dev/kvm present"
 	else
 		why="no kvm module loaded"
@@ -87,7 +117,7 @@ echo "kvmcheck-guest: modules loaded; failures:${failed:- none}"
 
 # Without /dev/kvm the Bail out! line is the verdict: no exit line, so the host reports an
 # infrastructure error (exit 3) rather than the runner's status.
-[ -c /dev/kvm ] || exit 0
+[ -c /dev/kvm ] && [ -z "$unapplied" ] || exit 0
 
 # One argument per line in args: no word splitting, no globbing of patterns like x86/*.
 set -f

@@ -165,14 +165,13 @@ def add_file(w, path, expect_dir=None):
     data = read_json(path)
     if isinstance(data, dict) and "kernels" in data:
         from . import matrix
-        from .expect import Expect
         cols = matrix.load_columns(path)
         names = []
         for c in cols:
             if c.runner is not None:
                 names += [t.name for t in c.runner.tests if t.name not in names]
         for c in cols:
-            exp = Expect.load(expect_dir, c.line) if expect_dir else None
+            exp = matrix.expect_for(expect_dir, c.line) if expect_dir else None
             expected, waived = {}, set()
             if exp is not None and c.runner is not None:
                 for t in c.runner.tests:

@@ -418,7 +418,8 @@ def _call(argv):
         raise
 
 
-def _boot(kdir, build_dir, args, bootdir, *, order, timeouts, jobs, bound, silence, echo):
+def _boot(kdir, build_dir, args, bootdir, *, order, timeouts, jobs, bound, silence, echo,
+          modparams=()):
     """One QEMU boot running ARGS; returns what happened as a Boot."""
     os.makedirs(bootdir, exist_ok=True)
     initrd = os.path.join(bootdir, "initrd.gz")
@@ -434,6 +435,9 @@ def _boot(kdir, build_dir, args, bootdir, *, order, timeouts, jobs, bound, silen
         return b
     argv = [os.path.join(util.SCRIPTS, "qemu-run.sh"), "--quiet", "--timeout", str(max(int(bound), 1)),
             "--boot-silence", str(silence), "--logdir", bootdir, "--tap", tap, kdir.path, initrd]
+    if modparams:
+        # On the kernel command line, where guest-init.sh hands MODULE.PARAM=V to insmod.
+        argv[1:1] = ["--append", " ".join(modparams)]
     t0 = time.monotonic()
     st = _Stream(b, order, timeouts, jobs, t0)
     hung = None
@@ -558,7 +562,8 @@ def _importer(build_dir, arch):
 
 
 def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None, results=None,
-                  timeout=1800, echo=True, target=None, boot_silence=None, max_boots=None):
+                  timeout=1800, echo=True, target=None, boot_silence=None, max_boots=None,
+                  modparams=()):
     """Run RUNNER_ARGS' selection of BUILD_DIR's tests on KDIR (a kernels.KernelDir) under QEMU.
     Bad input raises InputError before anything boots; KeyboardInterrupt stops QEMU and is
     raised again. Logs: LOGDIR/boot-N/ per boot, LOGDIR/tap.log the merged stream imported,
@@ -572,6 +577,8 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
     if max_boots is None:
         max_boots = int(os.environ.get("KVMCHECK_MAX_BOOTS", MAX_BOOTS))
     target = target or _target_label(kdir)
+    if modparams:
+        target += " " + " ".join(modparams)
     os.makedirs(logdir, exist_ok=True)
     order = [n for n, _ in tests]
     timeouts = dict(tests)
@@ -589,7 +596,7 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
         timings["boots"] = 1
         b = _boot(kdir, build_dir, list(runner_args), os.path.join(logdir, "boot-1"),
                   order=order, timeouts=timeouts, jobs=1, bound=timeout, silence=boot_silence,
-                  echo=echo)
+                  echo=echo, modparams=modparams)
         if b.boot_s is not None:
             timings["boot_s"] = round(b.boot_s, 1)
         if b.kind == "ok":
@@ -629,7 +636,7 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
                      f"{' '.join(names[:8])}{' ...' if len(names) > 8 else ''}")
         b = _boot(kdir, build_dir, args, os.path.join(logdir, f"boot-{boot_no}"),
                   order=names, timeouts=timeouts, jobs=jobs, bound=deadline_left(),
-                  silence=boot_silence, echo=echo)
+                  silence=boot_silence, echo=echo, modparams=modparams)
         if b.kind == "usage":
             raise InputError(b.reason)
         if boot_no == 1 and b.boot_s is not None:
@@ -837,7 +844,8 @@ def main(argv):
         r = run_on_kernel(kdir, build, a.runner_args, logdir=logdir, json=a.json, junit=a.junit,
                           results=a.results,
                           timeout=int(os.environ.get("KVMCHECK_QEMU_TIMEOUT", "1800")),
-                          boot_silence=a.boot_silence, max_boots=a.max_boots)
+                          boot_silence=a.boot_silence, max_boots=a.max_boots,
+                          modparams=line.params)
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
     except kernels.KernelUnavailable as e:
