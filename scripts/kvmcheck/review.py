@@ -41,7 +41,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 
-from kvmcheck import kernels, patches, results, suite, util
+from kvmcheck import compare, kernels, patches, results, suite, util
 from kvmcheck.util import InputError, msg
 
 SCHEMA = "kvmcheck-review/2"
@@ -257,13 +257,18 @@ def change(before, after, test, after_reason):
     if after == "CRASH" and before != "CRASH":
         splat = first_line(after_reason)
         return f"regressed: kernel crashed in {test}" + (f": {splat}" if splat else "")
-    if before in ("FAIL", "SKIP", "TIMEOUT", "CRASH") and after == "PASS":
+    # The kinds of change scripts/compare prints, in a reviewer's words: one rule for both.
+    if before == "-":         # a subtest the before kernel did not have
+        kind = "now skips" if after == "SKIP" else "changed"
+    else:
+        kind = compare.transition(before, after)
+    if kind in ("fixed", "now passes"):
         return "proven"
-    if before == "PASS" and results.is_failing(after):
+    if kind == "regression":
         return "regressed"
-    if before == after:
+    if kind is None:
         return "no behaviour change seen"
-    if after == "SKIP":
+    if kind == "now skips":
         return f"now skips ({before} -> SKIP)"
     return f"{before} -> {after}"
 
