@@ -257,7 +257,9 @@ static void check_taint(struct kc_result *res, long taint, bool others, bool cou
 	if (counted)
 		return;		/* the report that came with it is the reason */
 	if (h.mode == HEALTH_STRICT && !others)
-		fail_with(res, "the kernel got new taint (%s) during this subtest%s", what, NULL);
+		fail_with(res, "the kernel got new taint (%s) during this subtest, with no kernel "
+			  "report (taint names no task: a test running at the same time may have "
+			  "set it)%s", what, NULL);
 	else
 		kc_info("kernel health: new taint (%s) during this subtest, not counted here (%s)",
 			what, others ? "it came with another test's report" : "shared host kernel");
