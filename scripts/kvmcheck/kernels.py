@@ -58,7 +58,9 @@ def _split_params(text):
     while "+" in base and PARAM_RE.fullmatch(base.rpartition("+")[2]):
         base, _, p = base.rpartition("+")
         params.insert(0, p)
-    if "+" in base and not os.path.lexists(base.partition(":")[0].partition("=")[2] or base):
+    # NAME=IMAGE[:MODULES]: the image is what must exist for a '+' to be part of a path.
+    spec = base.partition("=")[2] if "=" in base.partition(":")[0] else base
+    if "+" in base and not os.path.lexists(spec.partition(":")[0]):
         bad = base.partition("+")[2]
         raise InputError(f"kernel line {text}: '{bad}' is not a module parameter "
                          "(MODULE.PARAM=VALUE, e.g. sid+kvm_amd.npt=0)")
@@ -84,7 +86,8 @@ class KernelDir:
                 with open(os.path.join(path, name), encoding="utf-8") as f:
                     facts[name] = f.read().strip()
             except OSError as e:
-                raise InputError(f"{path} is not a kernel directory ({name}: {e.strerror})") from None
+                raise InputError(f"{path} is not a kernel directory ({name}: "
+                                 f"{e.strerror})") from None
             if not facts[name]:
                 raise InputError(f"{path} is not a kernel directory ({name} is empty)")
         if facts["arch"] not in ("x86_64", "riscv64"):
@@ -479,7 +482,8 @@ def materialize(line, *, log=None, timeout=None):
     except InputError as e:
         raise KernelUnavailable(str(e)) from None
     if k.arch != line.arch:
-        raise KernelUnavailable(f"{path} is a {k.arch} kernel, the line {line.id} wants {line.arch}")
+        raise KernelUnavailable(f"{path} is a {k.arch} kernel, the line {line.id} wants "
+                                f"{line.arch}")
     if line.kind == "build":
         # A build's image has no manifest; its boot header still says how long it must be.
         try:
@@ -505,8 +509,10 @@ def main(argv):
             return 0
         k = materialize(line)
         if line.kind == "custom":
-            util.msg(f"# kernel: {k.image} -> {os.path.realpath(k.image)} ({k.arch}, {k.kver}"
-                     f"{', modules ' + os.path.realpath(os.path.join(k.modules, 'lib', 'modules', k.kver)) if k.modules else ', no modules'})")
+            mods = (f"modules {os.path.realpath(os.path.join(k.modules, 'lib/modules', k.kver))}"
+                    if k.modules else "no modules")
+            util.msg(f"# kernel: {k.image} -> {os.path.realpath(k.image)} ({k.arch}, {k.kver}, "
+                     f"{mods})")
         print(k.path)
         return 0
     except InputError as e:

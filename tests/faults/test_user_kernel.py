@@ -269,11 +269,26 @@ class TestResolve(Base):
         for text, want in cases.items():
             self.assertEqual(tuple(getattr(kernels.resolve(text), f)
                                    for f in ("id", "kind", "spec", "arch")), want, text)
-        os.environ["KASAN"] = "1"
-        try:
+        with mock.patch.dict(os.environ, {"KASAN": "1"}):
             self.assertEqual(kernels.resolve(f"build:{tree}").id, "build-linux-kasan")
-        finally:
-            os.environ.pop("KASAN")
+
+    def test_plus_in_paths(self):
+        """Debian's releases carry a '+' (6.12.117+deb13-amd64): in an image's or a modules
+        directory's path it is part of the path, never a module parameter."""
+        d = self.dir / "6.99.0+deb13"
+        d.mkdir()
+        img = fake_bzimage(d / "vmlinuz-6.99.0+deb13", kver="6.99.0+deb13")
+        tree = self.dir / "root/usr/lib/modules/6.99.0+deb13"
+        (tree / "kernel/arch/x86/kvm").mkdir(parents=True)
+        (tree / "kernel/arch/x86/kvm/kvm.ko").write_bytes(b"\0")
+        for text in (str(img), f"{img}:{self.dir / 'root'}", f"mine={img}:{tree}"):
+            line = kernels.resolve(text)
+            self.assertEqual((line.kind, line.params), ("custom", ()), text)
+        line = kernels.resolve(f"mine={img}:{tree}+kvm_amd.npt=0")
+        self.assertEqual((line.id, line.params), ("mine+kvm_amd.npt=0", ("kvm_amd.npt=0",)))
+        with self.assertRaises(util.InputError) as cm:
+            kernels.resolve(f"{self.dir}/nope+deb13/bzImage")
+        self.assertIn("nope+deb13", str(cm.exception))
 
     def test_bad_lines(self):
         for text, needle in (("buster", "unknown kernel line 'buster'"),
@@ -330,15 +345,12 @@ class TestLayouts(Base):
         k = sid_kernel()
         root, tree = self.modules_install(k)
         before = tree_state(root)
-        os.environ["XDG_CACHE_HOME"] = str(self.cache)
-        try:
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": str(self.cache)}):
             line = kernels.resolve(f"mine={k.image}:{root}")
             kdir = kernels.materialize(line)
             # The directory's modules/lib/modules/<kver> is a symlink to the user's tree:
             # resolving it again finds the one version and gives the same directory.
             again = kernels.materialize(kernels.resolve(f"{kdir.image}:{kdir.modules}"))
-        finally:
-            os.environ.pop("XDG_CACHE_HOME")
         self.assertEqual(again.path, kdir.path)
         self.assertEqual((kdir.kver, kdir.suite), (k.kver, "custom"))
         files, err = self.initramfs(kdir)
@@ -363,11 +375,9 @@ class TestLayouts(Base):
         _, tree = self.modules_install(k)
         plain = self.dir / "mods"
         tree.rename(plain)
-        os.environ["XDG_CACHE_HOME"] = str(self.dir / "cache2")   # refused() checks self.cache
-        try:
+        # Another cache: refused() below checks that self.cache got no kernel directory.
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": str(self.dir / "cache2")}):
             kdir = kernels.materialize(kernels.resolve(f"{k.image}:{plain}"))
-        finally:
-            os.environ.pop("XDG_CACHE_HOME")
         self.assertEqual(kdir.kver, k.kver)
         self.assertEqual(os.path.realpath(Path(kdir.modules) / "lib/modules" / k.kver), str(plain))
         img = fake_bzimage(self.dir / "bzImage")
@@ -379,11 +389,8 @@ class TestLayouts(Base):
         one modules.dep is cached, no temporary is left."""
         k = sid_kernel()
         root, _ = self.modules_install(k)
-        os.environ["XDG_CACHE_HOME"] = str(self.cache)
-        try:
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": str(self.cache)}):
             kdir = kernels.materialize(kernels.resolve(f"{k.image}:{root}"))
-        finally:
-            os.environ.pop("XDG_CACHE_HOME")
         build = fake_build(self.dir / "build")
         env = dict(os.environ, **self.env)
         procs = [subprocess.Popen([str(INITRAMFS), kdir.path, str(build),
@@ -401,11 +408,8 @@ class TestLayouts(Base):
 
     def test_image_only(self):
         k = sid_kernel()
-        os.environ["XDG_CACHE_HOME"] = str(self.cache)
-        try:
+        with mock.patch.dict(os.environ, {"XDG_CACHE_HOME": str(self.cache)}):
             kdir = kernels.materialize(kernels.resolve(k.image))
-        finally:
-            os.environ.pop("XDG_CACHE_HOME")
         self.assertIsNone(kdir.modules)
         self.assertEqual(kdir.kver, k.kver)
         files, err = self.initramfs(kdir)
