@@ -498,6 +498,10 @@ def _boot(kdir, build_dir, args, bootdir, *, order, timeouts, jobs, bound, silen
                 util.msg(x)
         return b
     if b.kind == "no-kvm":
+        if kdir.modules is None:
+            # Nothing told us before the boot: built-in modules leave no trace in the image.
+            b.reason += (" (no modules directory was given: use IMAGE:MODULES_DIR, or build KVM "
+                         "into the kernel)")
         return b
     if hung:
         last = _last_console_line(console)
