@@ -246,9 +246,9 @@ def junit_suites(judged):
     return suites
 
 
-def report(columns, expect_dir, out_dir, name="matrix"):
-    """Judge columns against expect/, write NAME.json and NAME-junit.xml, print the table.
-    Returns the exit status."""
+def report(columns, expect_dir, out_dir, name="matrix", builds=None):
+    """Judge columns against expect/, write NAME.json and NAME-junit.xml and the HTML page
+    (builds: where the tests' metadata is read), print the table. Returns the exit status."""
     judged = [(c, judge_column(c.line, c.status, c.reason, c.runner, expect_for(expect_dir, c.line)))
               for c in columns]
     counts = {k: sum(j.counts[k] for _, j in judged) for k in ("passed", "failed", "skipped")}
@@ -280,6 +280,10 @@ def report(columns, expect_dir, out_dir, name="matrix"):
     if not tested:
         print("nothing was tested: no kernel line ran a test")
     print(f"written: {jpath}, {xpath}")
+    # The page people look at (kvmcheck.report); its path is the last line but one. Imported
+    # here: kvmcheck.report reads matrix files with this module.
+    from . import report as html
+    print(html.after_run(out_dir, builds), flush=True)
     print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped",
           flush=True)
     if not tested:
@@ -635,7 +639,8 @@ def main(argv=None):
             col = run_line(line, o, builds, o.out)
             write_shard(col, os.path.join(o.out, f"matrix-{line.id}.json"))
             columns.append(col)
-        rc = report(columns, o.expect, o.out)
+        rc = report(columns, o.expect, o.out,
+                    builds=[b.path for _, b in sorted(builds.items()) if not b.missing])
         if o.kcidb:
             write_kcidb(o.kcidb, [os.path.join(o.out, "matrix.json")], o.expect)
         return rc
