@@ -1,0 +1,396 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The kernel's own KVM selftests (tools/testing/selftests/kvm) as kvmcheck tests.
+
+scripts/upstream-build.sh builds them from a kernel line's own source (Debian's linux-source of
+that suite, or the tree of a build: line), statically; this module chooses which (the quick set,
+or every test with full=True), and stages a build directory the runner takes like its own:
+
+    DIR/kvmcheck-run, DIR/tests.list          the runner and the test list (upstream/... names)
+    DIR/<kvmcheck's own tests>                when the kvmcheck suite is selected too
+    DIR/kvmcheck-upstream                     scripts/upstream-wrap.c: the protocol bridge
+    DIR/upstream/REL -> ../kvmcheck-upstream  one link per upstream test (what tests.list names)
+    DIR/upstream-bin/REL, REL.meta            the upstream binary and its metadata
+
+An upstream test is judged by the runner through the bridge: exit 0 PASS, 4 SKIP, other FAIL,
+the reason from its TAP or its assertion report, 120 s from upstream's settings file, the
+kernel-health rules of kvmcheck's own tests. A test that did not build with this machine's
+compiler is still a row: FAIL with the compiler's error.
+
+    python3 -m kvmcheck.upstream stage --build-dir DIR --arch ARCH --source SRC [--suites S]
+                                 [--full] --out DIR     prints the staged directory
+    python3 -m kvmcheck.upstream list [--arch ARCH] [--full]   the quick set (or "all")
+Exit status: 0, 2 bad input (named), 3 the source could not be fetched or nothing built.
+"""
+import argparse
+import contextlib
+import fnmatch
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+from . import util
+from .util import InputError
+
+SUITE_NAMES = ("kvmcheck", "upstream")
+PREFIX = "upstream/"
+WRAP_SRC = os.path.join(util.SCRIPTS, "upstream-wrap.c")
+BUILD_SH = os.path.join(util.SCRIPTS, "upstream-build.sh")
+
+# The quick set: what runs in a few minutes per line under TCG and still covers each area a
+# review can touch (memslots, guest_memfd, APIC, nested SVM, MSRs, SMM, PMU, Hyper-V, SEV).
+# The perf and stress programs (dirty_log_perf_test, memslot_perf_test, mmu_stress_test,
+# demand_paging_test, ...) run for minutes under TCG: the full set only.
+QUICK = {
+    "x86_64": (
+        "guest_memfd_test set_memory_region_test kvm_binary_stats_test guest_print_test "
+        "irqfd_test coalesced_io_test system_counter_offset_test x86/xapic_state_test "
+        "x86/xapic_ipi_test x86/cpuid_test x86/set_sregs_test x86/sync_regs_test "
+        "x86/userspace_io_test x86/userspace_msr_exit_test x86/platform_info_test "
+        "x86/debug_regs x86/tsc_msrs_test x86/xcr0_cpuid_test x86/hwcr_msr_test "
+        "x86/fix_hypercall_test x86/kvm_pv_test x86/smm_test x86/state_test "
+        "x86/svm_vmcall_test x86/svm_int_ctl_test x86/nested_close_kvm_test "
+        "x86/svm_nested_shutdown_test x86/private_mem_conversions_test "
+        "x86/private_mem_kvm_exits_test x86/exit_on_emulation_failure_test x86/msrs_test "
+        "x86/kvm_clock_test x86/monitor_mwait_test x86/hyperv_cpuid x86/vmx_msrs_test "
+        "x86/triple_fault_event_test x86/sev_smoke_test x86/pmu_counters_test").split(),
+    "riscv64": (
+        "riscv/ebreak_test riscv/sbi_pmu_test get-reg-list guest_print_test "
+        "set_memory_region_test kvm_binary_stats_test coalesced_io_test arch_timer steal_time "
+        "irqfd_test").split(),
+}
+# Seconds of TCG the perf and stress programs take with upstream's defaults: longer than a
+# quick run may; named so the full set can say why it is slow.
+SLOW = ("dirty_log_perf_test", "memslot_perf_test", "mmu_stress_test", "demand_paging_test",
+        "memslot_modification_stress_test", "access_tracking_perf_test", "dirty_log_test",
+        "kvm_page_table_test", "rseq_test", "hardware_disable_test", "kvm_create_max_vcpus",
+        "x86/nx_huge_pages_test", "x86/recalc_apic_map_test", "x86/xapic_ipi_test")
+
+# Kernel sources -> the upstream tests that exercise them (reviewer mode: a patch touching a
+# path runs these). Globs on the test name; paths as in docs/PROTOCOL.md (a directory ends '/').
+AREAS = (
+    (("arch/x86/kvm/lapic.c", "arch/x86/kvm/lapic.h", "arch/x86/kvm/irq.c"),
+     ("x86/xapic_*", "x86/apic_bus_clock_test", "x86/recalc_apic_map_test", "x86/xapic_tpr_test")),
+    (("arch/x86/kvm/ioapic.c", "arch/x86/kvm/irq_comm.c", "virt/kvm/eventfd.c"),
+     ("irqfd_test", "x86/xapic_ipi_test")),
+    (("virt/kvm/guest_memfd.c",),
+     ("guest_memfd_test", "x86/private_mem_*", "pre_fault_memory_test")),
+    (("virt/kvm/kvm_main.c",),
+     ("set_memory_region_test", "kvm_binary_stats_test", "guest_memfd_test",
+      "coalesced_io_test", "irqfd_test", "kvm_create_max_vcpus")),
+    (("virt/kvm/coalesced_mmio.c",), ("coalesced_io_test",)),
+    (("virt/kvm/dirty_ring.c", "arch/x86/kvm/mmu/"),
+     ("dirty_log_test", "x86/dirty_log_page_splitting_test", "set_memory_region_test",
+      "x86/private_mem_conversions_test")),
+    (("arch/x86/kvm/svm/nested.c", "arch/x86/kvm/svm/svm.c"),
+     ("x86/svm_*", "x86/nested_*", "x86/state_test", "x86/smm_test",
+      "x86/triple_fault_event_test")),
+    (("arch/x86/kvm/vmx/",), ("x86/vmx_*", "x86/nested_*", "x86/state_test")),
+    (("arch/x86/kvm/svm/sev.c",), ("x86/sev_*",)),
+    (("arch/x86/kvm/pmu.c", "arch/x86/kvm/svm/pmu.c", "arch/x86/kvm/vmx/pmu_intel.c"),
+     ("x86/pmu_*",)),
+    (("arch/x86/kvm/hyperv.c",), ("x86/hyperv_*",)),
+    (("arch/x86/kvm/xen.c",), ("x86/xen_*",)),
+    (("arch/x86/kvm/smm.c",), ("x86/smm_test", "x86/state_test")),
+    (("arch/x86/kvm/emulate.c",),
+     ("x86/exit_on_emulation_failure_test", "x86/fastops_test", "x86/userspace_io_test")),
+    (("arch/x86/kvm/cpuid.c",), ("x86/cpuid_test", "x86/xcr0_cpuid_test", "x86/hyperv_cpuid")),
+    (("arch/x86/kvm/x86.c",),
+     ("x86/msrs_test", "x86/userspace_msr_exit_test", "x86/set_sregs_test", "x86/sync_regs_test",
+      "x86/platform_info_test", "x86/tsc_msrs_test", "x86/kvm_clock_test", "x86/debug_regs",
+      "x86/hwcr_msr_test", "x86/fix_hypercall_test", "x86/kvm_pv_test",
+      "x86/monitor_mwait_test", "system_counter_offset_test")),
+    (("arch/riscv/kvm/vcpu_sbi_pmu.c", "arch/riscv/kvm/vcpu_pmu.c"), ("riscv/sbi_pmu_test",)),
+    (("arch/riscv/kvm/",), ("riscv/*", "get-reg-list", "arch_timer", "steal_time")),
+)
+
+
+def parse_suites(text):
+    """'kvmcheck', 'upstream', 'kvmcheck upstream' (spaces or commas; 'all' both) -> a tuple in
+    SUITE_NAMES order; anything else is InputError."""
+    words = [w for w in (text or "").replace(",", " ").split() if w]
+    if not words:
+        return ("kvmcheck",)
+    got = set()
+    for w in words:
+        if w == "all":
+            got.update(SUITE_NAMES)
+        elif w in SUITE_NAMES:
+            got.add(w)
+        else:
+            raise InputError(f"suite '{w}': want kvmcheck, upstream, or both ('kvmcheck upstream')")
+    return tuple(s for s in SUITE_NAMES if s in got)
+
+
+def paths_of(rel):
+    """The kernel sources an upstream test exercises (for reviewer mode and --meta)."""
+    out = []
+    for paths, globs in AREAS:
+        if any(fnmatch.fnmatchcase(rel, g) for g in globs):
+            out += [p for p in paths if p not in out]
+    return out or ["virt/kvm/kvm_main.c"]
+
+
+def tests_for_paths(files, available):
+    """The upstream tests (of AVAILABLE, names without the prefix) a set of touched kernel
+    files reaches; a selftest the series itself touches is always in."""
+    want = []
+    for f in files:
+        if f.startswith("tools/testing/selftests/kvm/"):
+            rel = f[len("tools/testing/selftests/kvm/"):].removesuffix(".c").replace("x86_64/", "x86/")
+            if rel in available and rel not in want:
+                want.append(rel)
+            continue
+        for paths, globs in AREAS:
+            if any(f == p or (p.endswith("/") and f.startswith(p)) for p in paths):
+                want += [t for t in available if t not in want and
+                         any(fnmatch.fnmatchcase(t, g) for g in globs)]
+    return want
+
+
+def source_for(line):
+    """The source a kernel line's upstream tests are built from: the suite's own linux-source
+    for Debian lines, sid's (the source build:debian builds) for build:debian, the tree itself
+    for build:TREE, sid's for the host and a user's kernel (the newest tests; say so)."""
+    if line.kind == "debian":
+        return line.spec
+    if line.kind == "build" and line.spec != "debian":
+        return line.spec
+    return "sid"
+
+
+class UpstreamUnavailable(Exception):
+    """The upstream tests could not be fetched or built: exit 3, the message says why."""
+
+
+@dataclass
+class UpstreamBuild:
+    path: str
+    arch: str
+    source: str                  # "linux-source-7.2 7.2.13-1" or "tree PATH DESCRIBE"
+    built: list = field(default_factory=list)
+    failed: dict = field(default_factory=dict)     # rel -> the compiler's first error
+    absent: list = field(default_factory=list)     # asked for, not in this source
+    timeout: int = 120
+
+
+def _lines(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [x.rstrip("\n") for x in f if x.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def load_build(path, arch):
+    b = UpstreamBuild(path=path, arch=arch, source=" ".join(_lines(os.path.join(path, "source"))))
+    b.built = _lines(os.path.join(path, "built.list"))
+    b.absent = _lines(os.path.join(path, "absent.list"))
+    for row in _lines(os.path.join(path, "failed.tsv")):
+        rel, _, err = row.partition("\t")
+        b.failed[rel] = err
+    for row in _lines(os.path.join(path, "settings")):
+        k, _, v = row.partition("=")
+        if k == "timeout" and v.isdigit() and int(v) > 0:
+            b.timeout = int(v)
+    return b
+
+
+def build(source, arch, *, full=False, tests=None, out=None, log=None, timeout=3600):
+    """The upstream tests of SOURCE (a suite or a tree) for ARCH: TESTS, else the quick set,
+    else (full) every one. A tree needs OUT. Raises UpstreamUnavailable with the script's
+    reason."""
+    argv = [BUILD_SH, "--arch", arch]
+    if tests is None and not full:
+        tests = QUICK[arch]
+    if tests:
+        argv += ["--tests", " ".join(tests)]
+    if out:
+        argv += ["--out", out]
+    argv.append(source)
+    try:
+        p = util.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                     timeout=timeout, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise UpstreamUnavailable(f"upstream-build.sh {source} took more than {timeout} s") from None
+    if log:
+        util.atomic_write(log, p.stderr)
+    if p.returncode == 2:
+        raise InputError(_last(p.stderr) or f"upstream-build.sh refused {source}")
+    if p.returncode != 0 or not p.stdout.strip():
+        raise UpstreamUnavailable(_last(p.stderr) or f"upstream-build.sh exited {p.returncode}")
+    return load_build(p.stdout.strip().splitlines()[-1], arch)
+
+
+def _last(text):
+    lines = [x for x in (text or "").splitlines() if x.strip()]
+    return lines[-1][:400] if lines else ""
+
+
+def _cc(arch):
+    return "gcc" if arch == os.uname().machine else f"{arch}-linux-gnu-gcc"
+
+
+def compile_wrapper(build_dir, arch, dest):
+    """scripts/upstream-wrap.c linked with the build's own harness library (libkvmcheck.a),
+    static, for ARCH. Raises UpstreamUnavailable when it does not build."""
+    lib = os.path.join(build_dir, "libkvmcheck.a")
+    if not os.path.isfile(lib):
+        raise InputError(f"{build_dir} has no libkvmcheck.a: not a kvmcheck build (make O={build_dir})")
+    argv = [_cc(arch), "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-D_GNU_SOURCE",
+            "-fno-pie", "-I" + os.path.join(util.TOP, "include"),
+            "-I" + os.path.join(util.TOP, "include", arch), "-static", "-no-pie",
+            "-o", dest, WRAP_SRC, lib, "-lpthread"]
+    try:
+        p = util.run(argv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise UpstreamUnavailable(f"no {argv[0]} to build the upstream bridge") from None
+    if p.returncode != 0:
+        raise UpstreamUnavailable(f"the upstream bridge did not build: {_last(p.stderr)}")
+
+
+def _one_line(text):
+    return " ".join((text or "").split())
+
+
+def _place(src, dst):
+    """A hard link where the cache and the stage share a filesystem, else a copy."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def stage(build_dir, arch, suites, ub, dest):
+    """The runner's build directory for SUITES in DEST (empty or absent): kvmcheck's own tests
+    when selected, UB's upstream tests when selected. Returns DEST."""
+    if not os.path.isfile(os.path.join(build_dir, "tests.list")) or \
+            not os.access(os.path.join(build_dir, "kvmcheck-run"), os.X_OK):
+        raise InputError(f"{build_dir} is not a kvmcheck build (no kvmcheck-run or tests.list)")
+    os.makedirs(dest, exist_ok=True)
+    names = []
+    _place(os.path.join(build_dir, "kvmcheck-run"), os.path.join(dest, "kvmcheck-run"))
+    if "kvmcheck" in suites:
+        for name in _lines(os.path.join(build_dir, "tests.list")):
+            src = os.path.join(build_dir, name)
+            os.makedirs(os.path.dirname(os.path.join(dest, name)), exist_ok=True)
+            _place(src, os.path.join(dest, name))
+            names.append(name)
+    if "upstream" in suites and ub is not None:
+        compile_wrapper(build_dir, arch, os.path.join(dest, "kvmcheck-upstream"))
+        quick = set(QUICK.get(arch, ()))
+        for rel in sorted(set(ub.built) | set(ub.failed)):
+            link = os.path.join(dest, "upstream", rel)
+            binp = os.path.join(dest, "upstream-bin", rel)
+            os.makedirs(os.path.dirname(link), exist_ok=True)
+            os.makedirs(os.path.dirname(binp), exist_ok=True)
+            os.symlink(os.path.relpath(os.path.join(dest, "kvmcheck-upstream"),
+                                       os.path.dirname(link)), link)
+            groups = ["upstream", "quick" if rel in quick else "full"]
+            if rel in SLOW:
+                groups.append("slow")
+            meta = [f"summary=upstream KVM selftest {rel} ({ub.source})",
+                    f"groups={','.join(groups)}", f"timeout={ub.timeout}",
+                    f"paths={','.join(paths_of(rel))}"]
+            if rel in ub.built:
+                _place(os.path.join(ub.path, "bin", rel), binp)
+            else:
+                meta.append(f"build_error={_one_line(ub.failed[rel])}")
+            util.atomic_write(binp + ".meta", "\n".join(meta) + "\n")
+            names.append(PREFIX + rel)
+    if not names:
+        raise InputError("the selected suites hold no test")
+    util.atomic_write(os.path.join(dest, "tests.list"), "\n".join(names) + "\n")
+    return dest
+
+
+@contextlib.contextmanager
+def staged(build_dir, arch, suites, source, *, full=False, tests=None, parent=None, log=None,
+           tree_out=None):
+    """stage() in a fresh directory under PARENT (default: beside the build), removed when the
+    block ends; yields (path, UpstreamBuild or None). Only kvmcheck selected: the build itself."""
+    if "upstream" not in suites:
+        yield build_dir, None
+        return
+    if os.path.isdir(source) and not tree_out:
+        tree_out = tempfile.mkdtemp(prefix="upstream-tree.", dir=parent or os.path.dirname(
+            os.path.abspath(build_dir)))
+        own_tree_out = True
+    else:
+        own_tree_out = False
+    d = None
+    try:
+        ub = build(source, arch, full=full, tests=tests, log=log,
+                   out=os.path.join(tree_out, "build") if tree_out else None)
+        d = tempfile.mkdtemp(prefix=f".stage-{arch}.", dir=parent or os.path.dirname(
+            os.path.abspath(build_dir)))
+        os.chmod(d, 0o755)
+        stage(build_dir, arch, suites, ub, d)
+        yield d, ub
+    finally:
+        if d:
+            shutil.rmtree(d, ignore_errors=True)
+        if own_tree_out:
+            shutil.rmtree(tree_out, ignore_errors=True)
+
+
+def describe(ub):
+    """One line for the progress messages and the note: which source, what built."""
+    if ub is None:
+        return ""
+    s = f"upstream tests from {ub.source}: {len(ub.built)} built"
+    if ub.failed:
+        s += f", {len(ub.failed)} did not build ({', '.join(sorted(ub.failed)[:4])})"
+    if ub.absent:
+        s += f", {len(ub.absent)} not in this source"
+    return s
+
+
+def key_of(*parts):
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="kvmcheck.upstream", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    st = sub.add_parser("stage")
+    st.add_argument("--build-dir", required=True)
+    st.add_argument("--arch", default=os.uname().machine)
+    st.add_argument("--source", default="sid")
+    st.add_argument("--suites", default="upstream")
+    st.add_argument("--full", action="store_true")
+    st.add_argument("--out", required=True)
+    ls = sub.add_parser("list")
+    ls.add_argument("--arch", default=os.uname().machine)
+    ls.add_argument("--full", action="store_true")
+    a = ap.parse_args(argv)
+    try:
+        if a.cmd == "list":
+            print("all" if a.full else "\n".join(QUICK[a.arch]))
+            return 0
+        if a.arch not in QUICK:
+            raise InputError(f"--arch {a.arch}: x86_64 or riscv64")
+        suites = parse_suites(a.suites)
+        if os.path.exists(a.out) and os.listdir(a.out):
+            raise InputError(f"--out {a.out}: not empty")
+        ub = None
+        if "upstream" in suites:
+            tree = os.path.isdir(a.source)
+            ub = build(a.source, a.arch, full=a.full,
+                       out=os.path.join(a.out + ".upstream-build") if tree else None)
+            util.msg("# " + describe(ub))
+        print(stage(os.path.abspath(a.build_dir), a.arch, suites, ub, a.out))
+        return 0
+    except InputError as e:
+        util.die(util.EXIT_USAGE, str(e))
+    except UpstreamUnavailable as e:
+        util.die(util.EXIT_NOT_TESTED, str(e))
+    except KeyboardInterrupt:
+        return util.EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
