@@ -144,7 +144,9 @@ def load_side(spec):
                                  f"(it has {', '.join(c.line for c in cols)})")
         if col.runner is None:
             return Side(col.line, col.kernel, {})
-        return _from_run(col.runner, col.line)
+        side = _from_run(col.runner, col.line)
+        side.kernel = col.kernel or side.kernel
+        return side
     if line is not None:
         raise InputError(f"{path} is a single run: '#{line}' names nothing in it")
     run = parse_run(data, path)
@@ -196,8 +198,8 @@ def render(base, cand, changes):
     else:
         lines.append("no verdict changed")
     counts = {k: sum(1 for c in changes if c.kind == k) for k in KINDS}
-    same = len(set(base.outcomes) & set(cand.outcomes)) - sum(
-        1 for c in changes if c.base and c.candidate)
+    same = sum(1 for n in set(base.outcomes) & set(cand.outcomes)
+               if base.outcomes[n].verdict == cand.outcomes[n].verdict)
     lines.append(", ".join(f"{n} {k}" for k, n in counts.items() if n) +
                  (", " if changes else "") + f"{same} unchanged")
     return "\n".join(lines)
