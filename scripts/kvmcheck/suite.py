@@ -822,12 +822,13 @@ def main(argv):
     ap.add_argument("--results")
     ap.add_argument("--boot-silence", type=int)
     ap.add_argument("--max-boots", type=int)
+    ap.add_argument("--suite", help="kvmcheck (default), upstream, upstream-full, or several")
     ap.add_argument("runner_args", nargs="*")
     a = ap.parse_args(argv)
     sys.argv[0] = "run_tests.sh"    # the command the user typed, for util.die's messages
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
-    from kvmcheck import kernels
+    from kvmcheck import kernels, upstream
     build = os.path.abspath(a.build_dir or os.path.join(util.TOP, "build", a.arch))
     spec = a.target.removeprefix("qemu:") if a.target != "qemu" else "sid"
     try:
@@ -841,15 +842,22 @@ def main(argv):
             raise InputError(f"{spec} is a {line.arch} kernel but the build is {a.arch}: "
                              f"pass --arch {line.arch}")
         # Bad input is refused before the kernel is fetched, and again before it boots.
-        check_inputs(build, a.arch, a.runner_args, json=a.json, junit=a.junit, results=a.results)
-        kdir = kernels.materialize(line)
-        label = os.path.basename(spec.partition(":")[0])
-        logdir = _logdir_for(build, label)
-        r = run_on_kernel(kdir, build, a.runner_args, logdir=logdir, json=a.json, junit=a.junit,
-                          results=a.results,
-                          timeout=int(os.environ.get("KVMCHECK_QEMU_TIMEOUT", "1800")),
-                          boot_silence=a.boot_silence, max_boots=a.max_boots,
-                          modparams=line.params)
+        suites = upstream.parse_suites(a.suite)
+        with upstream.staged(build, a.arch, suites, upstream.source_for(line)) as (bdir, ub):
+            if ub:
+                util.msg("# " + upstream.describe(ub))
+            check_inputs(bdir, a.arch, a.runner_args, json=a.json, junit=a.junit,
+                         results=a.results)
+            kdir = kernels.materialize(line)
+            label = os.path.basename(spec.partition(":")[0])
+            logdir = _logdir_for(build, label)
+            r = run_on_kernel(kdir, bdir, a.runner_args, logdir=logdir, json=a.json,
+                              junit=a.junit, results=a.results,
+                              timeout=int(os.environ.get("KVMCHECK_QEMU_TIMEOUT", "1800")),
+                              boot_silence=a.boot_silence, max_boots=a.max_boots,
+                              modparams=line.params)
+    except upstream.UpstreamUnavailable as e:
+        util.die(util.EXIT_NOT_TESTED, str(e))
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
     except kernels.KernelUnavailable as e:

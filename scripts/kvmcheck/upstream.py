@@ -17,7 +17,7 @@ kernel-health rules of kvmcheck's own tests. A test that did not build with this
 compiler is still a row: FAIL with the compiler's error.
 
     python3 -m kvmcheck.upstream stage --build-dir DIR --arch ARCH --source SRC [--suites S]
-                                 [--full] --out DIR     prints the staged directory
+                                 --out DIR     prints the staged directory (S: parse_suites)
     python3 -m kvmcheck.upstream list [--arch ARCH] [--full]   the quick set (or "all")
 Exit status: 0, 2 bad input (named), 3 the source could not be fetched or nothing built.
 """
@@ -108,21 +108,41 @@ AREAS = (
 )
 
 
-def parse_suites(text):
-    """'kvmcheck', 'upstream', 'kvmcheck upstream' (spaces or commas; 'all' both) -> a tuple in
-    SUITE_NAMES order; anything else is InputError."""
-    words = [w for w in (text or "").replace(",", " ").split() if w]
+@dataclass(frozen=True)
+class Suites:
+    names: tuple = ("kvmcheck",)   # in SUITE_NAMES order
+    full: bool = False             # every upstream test, not the quick set
+
+    def __contains__(self, name):
+        return name in self.names
+
+    def __str__(self):
+        return " ".join(n + ("-full" if n == "upstream" and self.full else "") for n in self.names)
+
+
+def parse_suites(text=None):
+    """The suite selector every entry point takes: 'kvmcheck' (default), 'upstream' (the quick
+    set), 'upstream-full' (every upstream test), or several ('kvmcheck upstream', commas too;
+    'all' is kvmcheck and upstream). None reads $SUITES (what `make ... SUITES=...` exports).
+    Anything else is InputError."""
+    if text is None:
+        text = os.environ.get("SUITES", "")
+    words = [w for w in text.replace(",", " ").split() if w]
     if not words:
-        return ("kvmcheck",)
-    got = set()
+        return Suites()
+    got, full = set(), False
     for w in words:
         if w == "all":
             got.update(SUITE_NAMES)
+        elif w == "upstream-full":
+            got.add("upstream")
+            full = True
         elif w in SUITE_NAMES:
             got.add(w)
         else:
-            raise InputError(f"suite '{w}': want kvmcheck, upstream, or both ('kvmcheck upstream')")
-    return tuple(s for s in SUITE_NAMES if s in got)
+            raise InputError(f"suite '{w}': want kvmcheck, upstream, upstream-full, or several "
+                             "('kvmcheck upstream')")
+    return Suites(tuple(s for s in SUITE_NAMES if s in got), full)
 
 
 def paths_of(rel):
@@ -308,7 +328,7 @@ def stage(build_dir, arch, suites, ub, dest):
 
 
 @contextlib.contextmanager
-def staged(build_dir, arch, suites, source, *, full=False, tests=None, parent=None, log=None,
+def staged(build_dir, arch, suites, source, *, tests=None, parent=None, log=None,
            tree_out=None):
     """stage() in a fresh directory under PARENT (default: beside the build), removed when the
     block ends; yields (path, UpstreamBuild or None). Only kvmcheck selected: the build itself."""
@@ -323,7 +343,7 @@ def staged(build_dir, arch, suites, source, *, full=False, tests=None, parent=No
         own_tree_out = False
     d = None
     try:
-        ub = build(source, arch, full=full, tests=tests, log=log,
+        ub = build(source, arch, full=suites.full, tests=tests, log=log,
                    out=os.path.join(tree_out, "build") if tree_out else None)
         d = tempfile.mkdtemp(prefix=f".stage-{arch}.", dir=parent or os.path.dirname(
             os.path.abspath(build_dir)))
@@ -361,7 +381,6 @@ def main(argv=None):
     st.add_argument("--arch", default=os.uname().machine)
     st.add_argument("--source", default="sid")
     st.add_argument("--suites", default="upstream")
-    st.add_argument("--full", action="store_true")
     st.add_argument("--out", required=True)
     ls = sub.add_parser("list")
     ls.add_argument("--arch", default=os.uname().machine)
@@ -379,7 +398,7 @@ def main(argv=None):
         ub = None
         if "upstream" in suites:
             tree = os.path.isdir(a.source)
-            ub = build(a.source, a.arch, full=a.full,
+            ub = build(a.source, a.arch, full=suites.full,
                        out=os.path.join(a.out + ".upstream-build") if tree else None)
             util.msg("# " + describe(ub))
         print(stage(os.path.abspath(a.build_dir), a.arch, suites, ub, a.out))
