@@ -15,6 +15,9 @@
 #   -j N  -t PATTERN  -g GROUP  -l  --timeout S  --junit FILE  --json FILE  --results DIR
 #   --kcidb FILE                 the results as KCIDB I/O schema v5 JSON too (KernelCI's database)
 #   --review FILE                what a patch series does to the verdicts (scripts/review.sh; BASE= picks the base)
+#   --suite WORDS                kvmcheck (default), upstream (the kernel's own KVM selftests, quick
+#                                set, as upstream/NAME), upstream-full, or both: "kvmcheck upstream";
+#                                default $SUITES (make run_tests SUITES=upstream)
 #
 # The QEMU target is scripts/kvmcheck/suite.py: bad options, output paths and -t/-g that select
 # nothing are refused before a boot; a kernel crash or hang during a test is that test's CRASH,
@@ -37,7 +40,7 @@ usage() {
 }
 bad() { die 2 "$* (see --help)"; }
 
-target="" arch="" build="" kcidb="" json=""
+target="" arch="" build="" kcidb="" json="" suites=${SUITES:-kvmcheck} stage=""
 guest_args=() # run where the tests run (in the guest for qemu)
 host_args=()  # files written where the user is: --json, --junit, --results
 list=0
@@ -53,7 +56,7 @@ while [ $# -gt 0 ]; do
 	--review)
 		[ $# -ge 2 ] || bad "--review needs a FILE (mbox, format-patch file or directory, digest)"
 		exec "$top/scripts/review.sh" "$2" ;;
-	--target | --arch | --build-dir | -j | -t | -g | --timeout | --junit | --json | --results | --kcidb)
+	--target | --arch | --build-dir | -j | -t | -g | --timeout | --junit | --json | --results | --kcidb | --suite)
 		[ $# -ge 2 ] || bad "$opt needs a value"
 		val=$2
 		shift 2
@@ -68,6 +71,7 @@ while [ $# -gt 0 ]; do
 		case $val in x86_64 | amd64) arch=x86_64 ;; riscv64) arch=riscv64 ;;
 		*) bad "--arch wants x86_64 or riscv64, not '$val'" ;; esac ;;
 	--build-dir) build=$val ;;
+	--suite) suites=$val ;;
 	-j | --timeout)
 		[[ $val =~ ^[1-9][0-9]*$ ]] || bad "$opt wants a positive number, not '$val'"
 		guest_args+=("$opt" "$val") ;;
@@ -93,10 +97,12 @@ fi
 # The target's command; with --kcidb, run (not exec'd) and its JSON converted afterwards. The
 # exit status stays the run's; a run that left no JSON (bad input, nothing tested) writes none.
 run_target() {
-	[ -n "$kcidb" ] || exec "$@"
+	[ -n "$kcidb" ] || [ -n "$stage" ] || exec "$@"
 	local rc=0
 	"$@" || rc=$?
-	if [ "$rc" -le 1 ] && [ -s "$json" ]; then
+	if [ -z "$kcidb" ]; then
+		:
+	elif [ "$rc" -le 1 ] && [ -s "$json" ]; then
 		PYTHONPATH=$top/scripts${PYTHONPATH:+:$PYTHONPATH} python3 -m kvmcheck.kcidb \
 			-o "$kcidb" "$json" || rc=2
 	else
@@ -155,6 +161,21 @@ if [ ! -x "$build/kvmcheck-run" ] || [ ! -f "$build/tests.list" ]; then
 fi
 runner=$build/kvmcheck-run
 
+# The upstream selftests run from a staged build dir (scripts/kvmcheck/upstream.py), removed on
+# exit; under QEMU kvmcheck.suite stages them itself, from the target kernel's own source.
+if [ "$suites" != kvmcheck ] && { [ "$target" = host ] || [ "$list" = 1 ]; }; then
+	stage=$(mktemp -d "${TMPDIR:-/tmp}/kvmcheck-upstream.XXXXXX")
+	# shellcheck disable=SC2064 # the path is fixed now
+	trap "rm -rf '$stage'" EXIT
+	src=sid
+	case $target in qemu:bookworm | qemu:trixie) src=${target#qemu:} ;; esac
+	PYTHONPATH=$top/scripts${PYTHONPATH:+:$PYTHONPATH} python3 -m kvmcheck.upstream stage \
+		--build-dir "$build" --arch "$arch" --source "$src" --suites "$suites" \
+		--out "$stage/build" >/dev/null || exit
+	# The stage holds every selected suite: what runs from it is "the build as it is".
+	build=$stage/build runner=$stage/build/kvmcheck-run suites=kvmcheck
+fi
+
 if [ "$target" = host ]; then
 	KVMCHECK_TARGET="host $(uname -r)"
 	export KVMCHECK_TARGET
@@ -164,10 +185,10 @@ fi
 # --- QEMU target ------------------------------------------------------------------------------
 # The binaries are static: listing needs no guest when they run here.
 if [ "$list" = 1 ] && [ "$arch" = "$host_arch" ]; then
-	exec "$runner" "${guest_args[@]}"
+	run_target "$runner" "${guest_args[@]}"
 fi
 
 # Kernel fetch, boot, crash attribution and reboots, the import of the guest's stream.
 export PYTHONPATH=$top/scripts${PYTHONPATH:+:$PYTHONPATH}
 run_target python3 -m kvmcheck.suite --target "$target" --arch "$arch" --build-dir "$build" \
-	"${host_args[@]}" -- "${guest_args[@]}"
+	--suite "$suites" "${host_args[@]}" -- "${guest_args[@]}"
