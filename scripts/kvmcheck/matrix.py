@@ -17,6 +17,9 @@ Options:
   -j N              tests in parallel inside each kernel (default 2)
   --line-timeout S  bound on one kernel's boot and run (default 1200)
   --kcidb FILE      the columns as KCIDB I/O v5 JSON too (scripts/kvmcheck/kcidb.py)
+  --suite WORDS     kvmcheck (default), upstream (the kernel's own KVM selftests, built from
+                    each line's source: scripts/kvmcheck/upstream.py), upstream-full, or both
+                    ("kvmcheck upstream"); default $SUITES (make matrix SUITES=upstream)
 
 Writes OUT/matrix-LINE.json per line (the shard a CI job keeps), OUT/matrix.json,
 OUT/matrix-junit.xml, and per-line logs in a directory of their own per run,
@@ -35,7 +38,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from . import kernels, suite, util
+from . import kernels, suite, upstream, util
 from .expect import Expect, judge_column
 from .results import Case, Suite, parse_run, read_json, summary_line, write_junit
 from .util import InputError
@@ -433,9 +436,20 @@ def run_line(line, opts, builds, out):
         col.timings["fetch_s"] = round(time.monotonic() - t0, 2)
         col.kernel, col.version = kdir.kver, kdir.version
         say(f"{line.id}: kernel {kdir.version} ({kdir.kver}) ready in {col.timings['fetch_s']} s")
-    say(f"{line.id}: booting ({target})")
     try:
-        s = run_suite(kdir, line, b.path, runner_args(opts), logdir, opts.line_timeout)
+        # The upstream tests of this line's own source, staged beside its logs for this run.
+        with upstream.staged(b.path, line.arch, opts.suites, upstream.source_for(line),
+                             parent=logroot, log=os.path.join(logdir, "upstream-build.log")) as (bdir, ub):
+            if ub:
+                col.extra["upstream"] = {"source": ub.source, "built": len(ub.built),
+                                         "failed": ub.failed, "absent": ub.absent}
+                say(f"{line.id}: {upstream.describe(ub)}")
+            say(f"{line.id}: booting ({target})")
+            s = run_suite(kdir, line, bdir, runner_args(opts), logdir, opts.line_timeout)
+    except upstream.UpstreamUnavailable as e:
+        col.status, col.reason = "NOT-RUN", f"upstream tests not built: {e}"
+        say(f"{line.id}: NOT-RUN: {col.reason}")
+        return col
     except InputError as e:
         # Checked for every build before the first boot; still, one line's refusal is that
         # line's, never a traceback in the middle of a table.
@@ -477,6 +491,7 @@ class Options:
     builds: dict = field(default_factory=dict)
     lines: list = field(default_factory=list)
     kcidb: str | None = None
+    suites: object = None           # upstream.Suites
 
 
 def runner_args(o):
@@ -491,7 +506,8 @@ def usage(code):
 def parse_args(argv):
     o = Options()
     i = 0
-    with_value = ("--out", "--expect", "-t", "-j", "--line-timeout", "--build-dir", "--kcidb")
+    with_value = ("--out", "--expect", "-t", "-j", "--line-timeout", "--build-dir", "--kcidb",
+                  "--suite")
     while i < len(argv):
         a = argv[i]
         if a.startswith("--") and "=" in a and a.split("=", 1)[0] in with_value:
@@ -512,6 +528,8 @@ def parse_args(argv):
                 o.expect = val
             elif a == "--kcidb":
                 o.kcidb = val
+            elif a == "--suite":
+                o.suites = upstream.parse_suites(val)
             elif a == "-t":
                 o.tests.append(val)
             elif a == "-j":
@@ -538,6 +556,8 @@ def parse_args(argv):
         i += 1
     if not os.path.isdir(o.expect):
         raise InputError(f"expectations directory {o.expect}: no such directory")
+    if o.suites is None:
+        o.suites = upstream.parse_suites()
     return o
 
 
@@ -627,7 +647,10 @@ def main(argv=None):
         if builds[HOST_ARCH].missing:
             say(f"no usable {HOST_ARCH} build: {builds[HOST_ARCH].missing}")
             return util.EXIT_NOT_TESTED
-        check_selection(builds, runner_args(o))
+        # The upstream tests exist once a line's source is built: a -t naming them is checked
+        # in each line's staged build (a selection that matches nothing there is NOT-RUN).
+        if "upstream" not in o.suites:
+            check_selection(builds, runner_args(o))
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
     except KeyboardInterrupt:
