@@ -9,6 +9,13 @@
 # Whatever fails, this script must end in a power-off: as PID 1, exiting would panic the kernel
 # (panic=-1 then ends QEMU too, but with a panic instead of a verdict in the logs).
 export PATH=/bin
+# This script mounts over /proc, /tmp and /dev/shm, writes the guest marker and powers off: run
+# anywhere but as the guest's PID 1 it would hide the host's /tmp and mark the host kernel as a
+# disposable guest. Refuse.
+if [ "$$" != 1 ]; then
+	echo "guest-init.sh is the kvmcheck initramfs's /init: it runs as PID 1 in the QEMU guest, never on a host" >&2
+	exit 2
+fi
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 # The kernel opened no console for us when the initramfs had no /dev/console node.
 exec </dev/console >/dev/console 2>&1
