@@ -135,6 +135,8 @@ def install(build_dir, dest, runner, arch=None):
     lay = layout(tests)
     dest = os.path.abspath(dest)
     parent = os.path.dirname(dest)
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise InputError(f"INSTALL_PATH {dest}: {parent} is not a directory")
     try:
         os.makedirs(parent, exist_ok=True)
     except OSError as e:
