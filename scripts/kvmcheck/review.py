@@ -485,7 +485,11 @@ def report(rep, out, code=None):
     util.atomic_write_json(os.path.join(out, "review.json"), rep)
     results.write_junit(os.path.join(out, "review-junit.xml"), [junit_suite(rep)], name="kvmcheck-review")
     util.atomic_write(os.path.join(out, "review.txt"), text + "\n")
-    print(text, flush=True)
+    # The HTML page (kvmcheck.report) of this review and whatever else OUT holds: its path is
+    # the last line but one, before the verdict.
+    from kvmcheck import report as html
+    head, _, last = text.rpartition("\n")
+    print((head + "\n" if head else "") + html.after_run(out) + "\n" + last, flush=True)
     return rep["exit"]
 
 
@@ -636,9 +640,9 @@ def main(argv=None):
     rep["patches"] = evaluate(plist, kern)
     rep["kernels"] = {arch: {side: asdict(s) for side, s in kb.items()} for arch, kb in kern.items()}
     rep["wall_s"] = round(time.monotonic() - t0, 1)
-    rc = report(rep, out, code)
+    # Said before the table, so that the verdict and the page's path end the output.
     say(f"wall time {rep['wall_s']} s; {out}/review.txt, review.json, review-junit.xml")
-    return rc
+    return report(rep, out, code)
 
 
 if __name__ == "__main__":
