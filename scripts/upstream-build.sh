@@ -177,7 +177,11 @@ log=$work/build.log
 jobs=$(nproc)
 
 msg "# upstream: headers_install of $srcid ($karch)"
-if ! make -C "$src" -s ARCH="$karch" O="$work/hdrobj" INSTALL_HDR_PATH="$work/hdr" \
+# A tree built in place (bisect builds there) refuses an O= object tree: its own objects are
+# already there, and headers_install adds nothing to it but the installed copy.
+hdrobj=(O="$work/hdrobj")
+[ -f "$src/.config" ] && hdrobj=()
+if ! make -C "$src" -s ARCH="$karch" "${hdrobj[@]}" INSTALL_HDR_PATH="$work/hdr" \
 	headers_install >"$work/headers.log" 2>&1; then
 	cat "$work/headers.log" >&2
 	die 3 "headers_install of $srcid failed (above)"

@@ -19,6 +19,9 @@ without a compiler.
 
 KVMCHECK_TOP (default: this script's checkout) is the kvmcheck tree whose tests run,
 KVMCHECK_BUILD_DIR (default: its build/x86_64) the build of them.
+An upstream KVM selftest, upstream/x86/NAME, is built from the commit's own
+tools/testing/selftests/kvm (or the hook's Debian source) for each step; a commit that lacks it
+or cannot build it is 125.
 """
 import os
 import re
@@ -28,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import kernels, suite, util
+from . import kernels, suite, upstream, util
 from .results import load_run, verdict_of
 from .util import InputError
 
@@ -96,6 +99,8 @@ def check_test(top, test):
                      stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL, timeout=1800)
         if p.returncode != 0:
             raise Stop(ABORT, f"cannot build kvmcheck in {top}: {_last(p.stderr, False)}")
+    if test.startswith(upstream.PREFIX):
+        return build    # built from each commit's own source: nothing to list before
     p = util.run([runner, "-l", "-t", test], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                  text=True, stdin=subprocess.DEVNULL, timeout=60)
     if p.returncode != 0:
@@ -171,8 +176,15 @@ def step(argv):
             kdir = kernel_of(tree, work)
             rjson = os.path.join(work, "r.json")
             target = f"qemu:{kdir.suite if kdir.suite != 'custom' else kdir.image}"
+            bdir = build
+            if test.startswith(upstream.PREFIX):
+                try:
+                    bdir = upstream.stage_one(build, "x86_64", upstream.source_of_tree(
+                        tree, hook_kernel(tree) and kdir.suite), test, work)
+                except upstream.UpstreamUnavailable as e:
+                    raise Stop(SKIP, str(e)) from None
             try:
-                r = suite.run_on_kernel(kdir, build, ["-t", test], logdir=os.path.join(work, "run"),
+                r = suite.run_on_kernel(kdir, bdir, ["-t", test], logdir=os.path.join(work, "run"),
                                         json=rjson, timeout=STEP_TIMEOUT, echo=False)
             except InputError as e:
                 raise Stop(ABORT, str(e)) from None

@@ -359,6 +359,33 @@ def staged(build_dir, arch, suites, source, *, tests=None, parent=None, log=None
             shutil.rmtree(tree_out, ignore_errors=True)
 
 
+def source_of_tree(tree, suite=None):
+    """bisect and review: a tree's own selftests when it has them, else the suite its kernel
+    came from (a KVMCHECK_KERNEL hook naming a Debian kernel), else sid's."""
+    if os.path.isfile(os.path.join(tree, "tools", "testing", "selftests", "kvm", "Makefile")):
+        return tree
+    return suite if suite in ("bookworm", "trixie", "sid") else "sid"
+
+
+def stage_one(build_dir, arch, source, test, work):
+    """bisect: the one upstream test TEST (upstream/REL[:SUB]) built from SOURCE and staged in
+    WORK; returns the staged build dir. A test this commit lacks or cannot build raises
+    UpstreamUnavailable: the commit cannot say good or bad."""
+    rel = test.partition(":")[0].removeprefix(PREFIX)
+    tree = os.path.isdir(source)
+    try:
+        ub = build(source, arch, tests=[rel],
+                   out=os.path.join(work, "upstream-build") if tree else None,
+                   log=os.path.join(work, "upstream-build.log"))
+    except InputError as e:
+        raise UpstreamUnavailable(str(e)) from None
+    if rel in ub.absent or (rel not in ub.built and rel not in ub.failed):
+        raise UpstreamUnavailable(f"{ub.source} has no upstream test {rel}")
+    if rel in ub.failed:
+        raise UpstreamUnavailable(f"upstream/{rel} did not build: {ub.failed[rel]}")
+    return stage(build_dir, arch, Suites(("upstream",)), ub, os.path.join(work, "stage"))
+
+
 def describe(ub):
     """One line for the progress messages and the note: which source, what built."""
     if ub is None:
