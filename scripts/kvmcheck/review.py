@@ -20,6 +20,10 @@ change seen", or why nothing ran.
   --build-dir DIR         the x86_64 test binaries (default build/x86_64, built when missing)
   --riscv-build-dir DIR   the riscv64 ones (default build/riscv64; their --meta is read under
                           qemu-user)
+  --suite WORDS           kvmcheck (default, or $SUITES), upstream, or both: with upstream, the
+                          kernel's own KVM selftests of the areas the series touches (by path)
+                          and the selftests the series adds or changes, built from the after
+                          tree, run on both kernels (scripts/kvmcheck/upstream.py)
 
 Hook for tests without a compiler: a file KVMCHECK_KERNEL at the top of a BASE tree names the
 kernel to boot instead of building one (bookworm, trixie, sid or IMAGE[:MODULES], as for
@@ -41,7 +45,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 
-from kvmcheck import compare, kernels, patches, results, suite, util
+from kvmcheck import compare, kernels, patches, results, suite, upstream, util
 from kvmcheck.util import InputError, msg
 
 SCHEMA = "kvmcheck-review/2"
@@ -509,6 +513,7 @@ def parse(argv):
     ap.add_argument("--base", default=os.environ.get("BASE") or "debian")
     ap.add_argument("--build-dir")
     ap.add_argument("--riscv-build-dir")
+    ap.add_argument("--suite", help="kvmcheck (default), upstream, upstream-full, or several")
     ap.add_argument("input")
     return ap.parse_args(argv)
 
@@ -595,8 +600,26 @@ def review(a, out, work, t0):
     os.makedirs(series_dir)
     for p in todo:
         shutil.copy(p.file, series_dir)
+    suites = upstream.parse_suites(a.suite)
+    if "kvmcheck" not in suites:
+        for p in plist:
+            p.tests = []
     for arch in sorted({p.arch for p in todo}):
-        tests = choose(plist, meta, arch)
+        tests = choose(plist, meta, arch) if "kvmcheck" in suites else []
+        bdir = builds[arch]
+        if "upstream" in suites:
+            # The upstream tests of the areas the series touches and its own selftests, built
+            # from the after tree (scripts/kvmcheck/upstream.py), run on both kernels.
+            try:
+                up = upstream.review_stage(src, series_dir, arch, plist, builds[arch], suites,
+                                           work)
+            except upstream.UpstreamUnavailable as e:
+                up = None
+                say(f"{arch}: upstream tests not built: {e}")
+            if up:
+                say(f"{arch}: {upstream.describe(up.ub)}")
+                tests += up.tests
+                bdir = up.path
         kb = rep["kernels"].setdefault(arch, {})
         if not tests:
             for side in SIDES:
@@ -611,7 +634,7 @@ def review(a, out, work, t0):
                 k, s = built_kernel(a.base, arch, side, series_dir, work)
             kb[side] = s
             if k is not None:
-                run_suite(k, arch, builds[arch], tests, side, s, work)
+                run_suite(k, arch, bdir, tests, side, s, work)
     return rep, plist, None
 
 

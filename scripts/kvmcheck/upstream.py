@@ -26,6 +26,7 @@ import contextlib
 import fnmatch
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -384,6 +385,102 @@ def stage_one(build_dir, arch, source, test, work):
     if rel in ub.failed:
         raise UpstreamUnavailable(f"upstream/{rel} did not build: {ub.failed[rel]}")
     return stage(build_dir, arch, Suites(("upstream",)), ub, os.path.join(work, "stage"))
+
+
+def available(tree, arch):
+    """The upstream tests TREE's Makefile lists for ARCH (names as in this package: x86/...),
+    read from its TEST_GEN_PROGS lines without running make: enough to match paths."""
+    kvm = os.path.join(tree, "tools", "testing", "selftests", "kvm")
+    want = {"x86_64": ("COMMON", "x86", "x86_64"), "riscv64": ("COMMON", "riscv")}[arch]
+    out = []
+    for name in ("Makefile.kvm", "Makefile"):
+        try:
+            with open(os.path.join(kvm, name), encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        for m in re.finditer(r"^TEST_GEN_PROGS_([A-Za-z0-9_]+)\s*\+?=\s*(\S+)\s*$", text, re.M):
+            rel = m.group(2).replace("x86_64/", "x86/")
+            if m.group(1) in want and not rel.startswith("$") and rel not in out:
+                out.append(rel)
+    return out
+
+
+def review_tests(plist, tree, arch):
+    """Reviewer mode: the upstream tests of ARCH's patches in PLIST (applied kernel patches),
+    chosen by the paths each touches and, always, the selftests the series adds or changes.
+    Each patch gets a patches.Hit per test (how it was chosen); returns the prefixed names.
+    TREE is the after tree: a selftest the series adds is only there."""
+    from .patches import Hit
+    avail = available(tree, arch)
+    chosen = []
+    for p in plist:
+        if p.kind != "kernel" or p.arch != arch or not (p.apply or {}).get("ok"):
+            continue
+        own = [f for f in p.files if f.startswith("tools/testing/selftests/kvm/")]
+        for rel in tests_for_paths(p.files, avail):
+            touched = any(f.removesuffix(".c").replace("x86_64/", "x86/").endswith("/kvm/" + rel)
+                          for f in own)
+            how = "the series' own selftest" if touched else "upstream, by path"
+            name = PREFIX + rel
+            if not any(h.test == name for h in p.tests):
+                p.tests.append(Hit(name, arch, how))
+            if name not in chosen:
+                chosen.append(name)
+    # A selftest added by one patch and fixed by another: the fix's patch claims it too.
+    own_all = [h.test for p in plist for h in p.tests if h.how == "the series' own selftest"]
+    for p in plist:
+        if p.kind == "kernel" and p.arch == arch and (p.apply or {}).get("ok") and \
+                not any(f.startswith("tools/testing/selftests/") for f in p.files):
+            for name in own_all:
+                if not any(h.test == name for h in p.tests):
+                    p.tests.append(Hit(name, arch, "the series' own selftest"))
+    return chosen
+
+
+def after_tree(src, series_dir, dest):
+    """The series applied to a hard-linked copy of SRC in DEST: patch(1) writes each file it
+    changes anew (a fresh inode), so SRC itself is never written. Returns DEST, or raises
+    UpstreamUnavailable with patch's reason."""
+    p = util.run(["cp", "-al", src, dest], capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        shutil.rmtree(dest, ignore_errors=True)
+        p = util.run(["cp", "-a", src, dest], capture_output=True, text=True, timeout=1800)
+        if p.returncode != 0:
+            raise UpstreamUnavailable(f"cannot copy {src}: {_last(p.stderr)}")
+    for name in sorted(os.listdir(series_dir)):
+        with open(os.path.join(series_dir, name), "rb") as f:
+            p = util.run(["patch", "-p1", "-f", "-N", "--no-backup-if-mismatch", "-r", "-",
+                          "-d", dest], stdin=f, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            raise UpstreamUnavailable(f"{name} does not apply to the copy: {_last(p.stdout)}")
+    return dest
+
+
+@dataclass
+class ReviewStage:
+    path: str                    # the staged build dir the review runs on both kernels
+    tests: list                  # the upstream test names chosen (prefixed)
+    ub: UpstreamBuild
+
+
+def review_stage(src, series_dir, arch, plist, build_dir, suites, work):
+    """Reviewer mode: the series applied to a copy of SRC, the chosen upstream tests built from
+    that after tree (a selftest the series adds exists only there; the same binaries run on the
+    before and the after kernel, so "fails before, passes after" is the series' own proof),
+    staged with kvmcheck's tests when selected. None when no upstream test is chosen."""
+    tree = after_tree(src, series_dir, os.path.join(work, f"after-src-{arch}"))
+    try:
+        names = review_tests(plist, tree, arch)
+        if not names:
+            return None
+        ub = build(tree, arch, tests=[n.removeprefix(PREFIX) for n in names],
+                   out=os.path.join(work, f"upstream-build-{arch}"),
+                   log=os.path.join(work, f"upstream-build-{arch}.log"))
+        path = stage(build_dir, arch, suites, ub, os.path.join(work, f"stage-{arch}"))
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+    return ReviewStage(path, names, ub)
 
 
 def describe(ub):
