@@ -442,7 +442,8 @@ def run_line(line, opts, builds, out):
                              parent=logroot, log=os.path.join(logdir, "upstream-build.log")) as (bdir, ub):
             if ub:
                 col.extra["upstream"] = {"source": ub.source, "built": len(ub.built),
-                                         "failed": ub.failed, "absent": ub.absent}
+                                         "failed": ub.failed, "absent": ub.absent,
+                                         "build_s": ub.build_s}
                 say(f"{line.id}: {upstream.describe(ub)}")
             say(f"{line.id}: booting ({target})")
             s = run_suite(kdir, line, bdir, runner_args(opts), logdir, opts.line_timeout)
