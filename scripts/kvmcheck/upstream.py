@@ -501,6 +501,49 @@ def describe(ub):
     return s
 
 
+@dataclass
+class LineCounts:
+    """One matrix column's upstream tests, counted for the note and bench/."""
+    line: str
+    source: str = ""
+    built: int = 0
+    build_failed: int = 0
+    run: int = 0
+    passing: int = 0
+    skipping: int = 0
+    failing: int = 0
+    skips: dict = field(default_factory=dict)      # reason -> count
+    fails: dict = field(default_factory=dict)      # test -> reason
+    timings: dict = field(default_factory=dict)
+
+
+def count_column(col):
+    """LineCounts of a matrix column dict (matrix-LINE.json's kernels[i])."""
+    from .results import parse_run
+    up = col.get("upstream") or {}
+    c = LineCounts(col.get("line", "?"), up.get("source", ""), up.get("built", 0),
+                   len(up.get("failed") or {}))
+    c.timings = dict(col.get("timings") or {})
+    if "build_s" in up:
+        c.timings["upstream_build_s"] = up["build_s"]
+    if not col.get("runner"):
+        return c
+    for t in parse_run(col["runner"], col.get("line", "?")).tests:
+        if not t.name.startswith(PREFIX):
+            continue
+        c.run += 1
+        why = t.reason or next((x.reason for x in t.subtests if x.reason), None) or ""
+        if t.verdict == "PASS":
+            c.passing += 1
+        elif t.verdict == "SKIP":
+            c.skipping += 1
+            c.skips[why] = c.skips.get(why, 0) + 1
+        else:
+            c.failing += 1
+            c.fails[t.name] = f"{t.verdict}: {why}"
+    return c
+
+
 def key_of(*parts):
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
 
@@ -514,11 +557,29 @@ def main(argv=None):
     st.add_argument("--source", default="sid")
     st.add_argument("--suites", default="upstream")
     st.add_argument("--out", required=True)
+    sm = sub.add_parser("summary", help="name=value lines of matrix shards' upstream tests")
+    sm.add_argument("files", nargs="+")
     ls = sub.add_parser("list")
     ls.add_argument("--arch", default=os.uname().machine)
     ls.add_argument("--full", action="store_true")
     a = ap.parse_args(argv)
     try:
+        if a.cmd == "summary":
+            from .results import read_json
+            for path in a.files:
+                for col in read_json(path).get("kernels", []):
+                    c = count_column(col)
+                    n = f"upstream_{c.line.replace('-', '_')}"
+                    print(f"{n}_source={c.source}")
+                    for k in ("built", "build_failed", "run", "passing", "skipping", "failing"):
+                        print(f"{n}_{k}={getattr(c, k)}")
+                    for i, (why, k) in enumerate(sorted(c.skips.items(), key=lambda x: -x[1])):
+                        print(f"{n}_skip_{i}={k} {why}")
+                    for name, why in sorted(c.fails.items()):
+                        print(f"{n}_fail_{name.removeprefix(PREFIX).replace('/', '_')}={why}")
+                    for k, v in sorted(c.timings.items()):
+                        print(f"{n}_{k}={v}")
+            return 0
         if a.cmd == "list":
             print("all" if a.full else "\n".join(QUICK[a.arch]))
             return 0
