@@ -118,6 +118,19 @@ static void set_verdict(struct test *t, const char *facts)
 	}
 }
 
+/* " runs=F:N" of a --repeat run: how many of its N runs failed. */
+static void set_runs(struct test *t, const char *facts)
+{
+	const char *v = strstr(facts, " runs=");
+	int failed, runs;
+
+	if (v && sscanf(v + 6, "%d:%d", &failed, &runs) == 2 && runs > 1 &&
+	    failed >= 0 && failed <= runs) {
+		t->runs = runs;
+		t->failed_runs = failed;
+	}
+}
+
 static void add_facts(struct stream *st, const char *line)
 {
 	struct test *t = st->ntests ? st->tests[st->ntests - 1] : NULL;
@@ -132,6 +145,7 @@ static void add_facts(struct stream *st, const char *line)
 	if (sscanf(line + n, "%d", &status) == 1 && status >= 0)
 		t->exit_status = status;
 	set_verdict(t, line + n);
+	set_runs(t, line + n);
 	st->last_has_facts = true;
 }
 

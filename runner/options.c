@@ -21,6 +21,7 @@ enum {
 	OPT_DIR,
 	OPT_IMPORT_TAP,
 	OPT_EMULATOR,
+	OPT_REPEAT,
 };
 
 static const struct option long_options[] = {
@@ -36,6 +37,7 @@ static const struct option long_options[] = {
 	{ "dir", required_argument, NULL, OPT_DIR },
 	{ "import-tap", required_argument, NULL, OPT_IMPORT_TAP },
 	{ "emulator", required_argument, NULL, OPT_EMULATOR },
+	{ "repeat", required_argument, NULL, OPT_REPEAT },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -57,6 +59,8 @@ static void usage(void)
 	      "      --dir DIR         where tests.list is (default: the runner's directory)\n"
 	      "      --emulator PROG   run the test binaries through PROG (qemu-riscv64: read\n"
 	      "                        a cross build's metadata on this machine)\n"
+	      "      --repeat N        run each test N times; one verdict per test: FAIL\n"
+	      "                        with 'F:N runs failed' when any run failed\n"
 	      "      --import-tap FILE run nothing: report from a TAP stream this runner\n"
 	      "                        printed elsewhere (e.g. in a QEMU guest)\n"
 	      "  -h, --help            this text\n"
@@ -74,6 +78,20 @@ static int parse_jobs(const char *arg)
 	n = strtol(arg, &end, 10);
 	if (errno || end == arg || *end || n < 1 || n > MAX_JOBS)
 		die_usage("-j wants a number of jobs from 1 to %d, not '%s'", MAX_JOBS, arg);
+	return n;
+}
+
+#define MAX_REPEAT 1000
+
+static int parse_repeat(const char *arg)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || n < 1 || n > MAX_REPEAT)
+		die_usage("--repeat wants a number of runs from 1 to %d, not '%s'", MAX_REPEAT, arg);
 	return n;
 }
 
@@ -171,6 +189,9 @@ static void parse_one(struct options *o, int c, char **argv)
 	case OPT_IMPORT_TAP:
 		o->import_tap = nonempty("--import-tap", optarg);
 		break;
+	case OPT_REPEAT:
+		o->repeat = parse_repeat(optarg);
+		break;
 	case OPT_EMULATOR:
 		free(o->emulator);
 		o->emulator = find_program(nonempty("--emulator", optarg));
@@ -186,6 +207,7 @@ void options_parse(struct options *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->jobs = 1;
+	o->repeat = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:j:t:g:lh", long_options, NULL)) != -1)
 		parse_one(o, c, argv);
@@ -195,6 +217,8 @@ void options_parse(struct options *o, int argc, char **argv)
 		die_usage("-l and --import-tap do not go together");
 	if (o->junit && o->list)
 		die_usage("-l writes no JUnit: use --json FILE for the metadata");
+	if (o->repeat > 1 && (o->list || o->import_tap))
+		die_usage("--repeat runs tests: not with -l or --import-tap");
 	if (o->results && o->list)
 		die_usage("-l runs nothing, so --results has nothing to write");
 }

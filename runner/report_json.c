@@ -31,6 +31,8 @@ static void put_test(struct buf *b, const struct test *t)
 		buf_printf(b, "%d", t->exit_status);
 	else
 		buf_adds(b, "null");
+	if (t->runs > 1)
+		buf_printf(b, ", \"runs\": %d, \"failed_runs\": %d", t->runs, t->failed_runs);
 	buf_adds(b, ", \"patch\": ");
 	meta_put_patch(b, &t->meta);
 	buf_adds(b, ",\n      \"subtests\": ");

@@ -70,7 +70,10 @@ static void result_facts(struct buf *b, const struct test *t)
 		buf_printf(b, "%d", t->exit_status);
 	else
 		buf_adds(b, "none");
-	buf_printf(b, " verdict=%s\n", verdict_name(t->verdict));
+	buf_printf(b, " verdict=%s", verdict_name(t->verdict));
+	if (t->runs > 1)
+		buf_printf(b, " runs=%d:%d", t->failed_runs, t->runs);
+	buf_adds(b, "\n");
 }
 
 void tap_report_test(const struct test *t)

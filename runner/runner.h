@@ -163,6 +163,8 @@ struct test {
 	double duration;
 	int exit_status;	/* -1: none (signal, timeout, not run) */
 	int signal;
+	int runs;		/* --repeat: how often it ran (0: once) */
+	int failed_runs;	/* of those, how many failed, timed out or crashed */
 	struct buf out;		/* everything the test wrote */
 	struct tap tap;
 };
@@ -200,6 +202,7 @@ struct options {
 	const char *dir;
 	const char *import_tap;
 	char *emulator;		/* runs each test binary: qemu-riscv64 */
+	int repeat;		/* --repeat N: each test N times, reported once */
 };
 
 void options_parse(struct options *o, int argc, char **argv);
