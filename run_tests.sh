@@ -13,6 +13,7 @@
 #   --arch x86_64|riscv64        (default: this machine's)
 #   --build-dir DIR              the make O= tree (default build/ARCH; built when missing)
 #   -j N  -t PATTERN  -g GROUP  -l  --timeout S  --junit FILE  --json FILE  --results DIR
+#   --repeat N                   run each test N times: FAIL 'flaky: F:N runs failed' when some fail
 #   --kcidb FILE                 the results as KCIDB I/O schema v5 JSON too (KernelCI's database)
 #   --review FILE                what a patch series does to the verdicts (scripts/review.sh; BASE= picks the base)
 #   --suite WORDS                kvmcheck (default), upstream (the kernel's own KVM selftests, quick
@@ -56,7 +57,7 @@ while [ $# -gt 0 ]; do
 	--review)
 		[ $# -ge 2 ] || bad "--review needs a FILE (mbox, format-patch file or directory, digest)"
 		exec "$top/scripts/review.sh" "$2" ;;
-	--target | --arch | --build-dir | -j | -t | -g | --timeout | --junit | --json | --results | --kcidb | --suite)
+	--target | --arch | --build-dir | -j | -t | -g | --timeout | --junit | --json | --results | --kcidb | --suite | --repeat)
 		[ $# -ge 2 ] || bad "$opt needs a value"
 		val=$2
 		shift 2
@@ -72,7 +73,7 @@ while [ $# -gt 0 ]; do
 		*) bad "--arch wants x86_64 or riscv64, not '$val'" ;; esac ;;
 	--build-dir) build=$val ;;
 	--suite) suites=$val ;;
-	-j | --timeout)
+	-j | --timeout | --repeat)
 		[[ $val =~ ^[1-9][0-9]*$ ]] || bad "$opt wants a positive number, not '$val'"
 		guest_args+=("$opt" "$val") ;;
 	-t | -g) guest_args+=("$opt" "$val") ;;
@@ -102,7 +103,7 @@ run_target() {
 	"$@" || rc=$?
 	if [ -z "$kcidb" ]; then
 		:
-	elif [ "$rc" -le 1 ] && [ -s "$json" ]; then
+	elif { [ "$rc" -le 1 ] || [ "$rc" = 4 ]; } && [ -s "$json" ]; then
 		PYTHONPATH=$top/scripts${PYTHONPATH:+:$PYTHONPATH} python3 -m kvmcheck.kcidb \
 			-o "$kcidb" "$json" || rc=2
 	else
