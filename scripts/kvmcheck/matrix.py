@@ -16,6 +16,7 @@ Options:
   -t PATTERN        only these tests (repeatable, passed to the runner)
   -j N              tests in parallel inside each kernel (default 2)
   --line-timeout S  bound on one kernel's boot and run (default 1200)
+  --repeat N        each test N times in each kernel (flaky: FAIL 'F:N runs failed')
   --kcidb FILE      the columns as KCIDB I/O v5 JSON too (scripts/kvmcheck/kcidb.py)
   --suite WORDS     kvmcheck (default), upstream (the kernel's own KVM selftests, built from
                     each line's source: scripts/kvmcheck/upstream.py), upstream-full, or both
@@ -492,11 +493,13 @@ class Options:
     builds: dict = field(default_factory=dict)
     lines: list = field(default_factory=list)
     kcidb: str | None = None
+    repeat: int = 1
     suites: object = None           # upstream.Suites
 
 
 def runner_args(o):
-    return ["-j", str(o.jobs)] + [x for t in o.tests for x in ("-t", t)]
+    return ["-j", str(o.jobs)] + (["--repeat", str(o.repeat)] if o.repeat > 1 else []) + \
+        [x for t in o.tests for x in ("-t", t)]
 
 
 def usage(code):
@@ -508,7 +511,7 @@ def parse_args(argv):
     o = Options()
     i = 0
     with_value = ("--out", "--expect", "-t", "-j", "--line-timeout", "--build-dir", "--kcidb",
-                  "--suite")
+                  "--suite", "--repeat")
     while i < len(argv):
         a = argv[i]
         if a.startswith("--") and "=" in a and a.split("=", 1)[0] in with_value:
@@ -529,6 +532,10 @@ def parse_args(argv):
                 o.expect = val
             elif a == "--kcidb":
                 o.kcidb = val
+            elif a == "--repeat":
+                if not re.fullmatch(r"[1-9][0-9]*", val) or int(val) > 1000:
+                    raise InputError(f"--repeat wants a number of runs from 1 to 1000, not '{val}'")
+                o.repeat = int(val)
             elif a == "--suite":
                 o.suites = upstream.parse_suites(val)
             elif a == "-t":

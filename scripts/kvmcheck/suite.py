@@ -62,6 +62,7 @@ class Selection:
     """The runner arguments this module must understand to split a run over several boots."""
     jobs: int = 1
     timeout: float | None = None
+    repeat: int = 1                # --repeat N: each test runs N times in the guest
     patterns: list = field(default_factory=list)
     groups: list = field(default_factory=list)
     list_only: bool = False
@@ -102,7 +103,7 @@ def parse_runner_args(args):
         if opt in ("-l", "--list"):
             sel.list_only = True
             continue
-        if opt not in ("-j", "--jobs", "-t", "--test", "-g", "--group", "--timeout"):
+        if opt not in ("-j", "--jobs", "-t", "--test", "-g", "--group", "--timeout", "--repeat"):
             raise InputError(f"runner option {a} is not one run_on_kernel understands")
         if not eq:
             val = next(it, None)
@@ -112,6 +113,10 @@ def parse_runner_args(args):
             if not re.fullmatch(r"[1-9][0-9]*", val):
                 raise InputError(f"{opt} wants a positive number, not '{val}'")
             sel.jobs = int(val)
+        elif opt == "--repeat":
+            if not re.fullmatch(r"[1-9][0-9]*", val) or int(val) > 1000:
+                raise InputError(f"--repeat wants a number of runs from 1 to 1000, not '{val}'")
+            sel.repeat = int(val)
         elif opt == "--timeout":
             try:
                 sel.timeout = float(val)
@@ -246,6 +251,8 @@ def _args_for(names, sel, jobs):
     args = ["-j", str(jobs)]
     if sel.timeout:
         args += ["--timeout", f"{sel.timeout:g}"]
+    if sel.repeat > 1:
+        args += ["--repeat", str(sel.repeat)]
     if not sel.groups_applied:
         # NAMES came from tests.list alone: -t and -g together keep what both select.
         args += [x for g in sel.groups for x in ("-g", g)]
