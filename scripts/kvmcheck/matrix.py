@@ -212,9 +212,14 @@ def render(judged):
                 continue
             nskip = sum(1 for s in c.subtests if s.verdict != "PASS")
             detail = f" {nskip}/{len(c.subtests)}" if c.verdict == "PASS" and nskip else ""
+            # --repeat: a test that failed some of its runs, not all, is shown apart.
+            rt = col.runner.test(t) if col.runner is not None else None
+            runs, failed = (rt.extra.get("runs"), rt.extra.get("failed_runs")) if rt else (0, 0)
+            shown = f"FLAKY {failed}:{runs}" if (isinstance(runs, int) and isinstance(failed, int)
+                                                 and 0 < failed < runs) else c.verdict
             notes.append(f"{col.line} {t}: " + " ".join("; ".join(cell_reason(c)).split()))
             mark = "=" if c.as_expected else "!"
-            grid[(t, ci)] = f"{c.verdict}{detail}{mark} [{len(notes)}]"
+            grid[(t, ci)] = f"{shown}{detail}{mark} [{len(notes)}]"
     heads = [col.line for col, _ in judged]
     w0 = max([len("test")] + [len(t) for t in tests])
     widths = [max([len(h)] + [len(grid[(t, i)]) for t in tests]) for i, h in enumerate(heads)]
