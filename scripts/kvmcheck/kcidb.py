@@ -18,7 +18,7 @@ image for one arch), and each test and subtest one test object:
           $CI_PIPELINE_ID, else random) keeps two submissions apart, and a resubmission of one
           run replaces its objects
   misc    the patch each test verifies (subject, fixes, link, author), the reason, the expected
-          verdict and pass counts of a repeated test; comment: the patch's subject
+          verdict and the runs of a --repeat test (runs, failed_runs); comment: the patch subject
 
 Options: -o FILE (written atomically), --run-id ID, --log-url BASE (each test's log_url is
 BASE/<name with / as _>.log, the --results layout), --expect DIR (for matrix files: marks a
@@ -131,7 +131,7 @@ class Writer:
                 "exit_status": t.exit_status,
                 "patch": _drop_none({k: patch.get(k) for k in ("subject", "fixes", "link", "author")})
                 if patch else None,
-                "runs": t.extra.get("runs"), "counts": t.extra.get("counts")})
+                "runs": t.extra.get("runs"), "failed_runs": t.extra.get("failed_runs")})
             tests.append(_drop_none({
                 "id": f"{base}-t{n}", "build_id": build["id"], "origin": ORIGIN,
                 "path": path_of(t.name), "status": status_of(t.verdict, t.reason),
@@ -146,8 +146,7 @@ class Writer:
                     "log_url": url, "log_excerpt": _excerpt(s.reason), "environment": env,
                     "waived": True if full in waived or t.name in waived else None,
                     "misc": _drop_none({"verdict": s.verdict, "reason": s.reason,
-                                        "expected": expected.get(full),
-                                        "counts": s.extra.get("counts")})}))
+                                        "expected": expected.get(full)})}))
 
     def write(self, path):
         util.atomic_write_json(path, self.data)

@@ -7,6 +7,7 @@ and the LAVA job against the dispatcher's own schema.
 
 Two QEMU boots in all (the kselftest run in the guest and the module-parameter line); the rest is
 synthetic. Each case asserts the message, the exit status and that nothing is left behind."""
+import contextlib
 import json
 import os
 import re
@@ -272,6 +273,91 @@ class Lava(unittest.TestCase):
         p = subprocess.run([py, "-c", self.VALIDATE], input=bad, capture_output=True, text=True,
                            timeout=120)
         self.assertNotEqual(p.returncode, 0)
+
+
+FLAKY_TEST = """#!/bin/sh
+if [ "$1" = --meta ]; then
+	echo '{"name":"x/flaky","arch":"x86_64","summary":"s","groups":["runtime"],"timeout":10,' \\
+		'"patch":null,"min_kernel":null,"shown_on":null,"paths":[],"subtests":["a","b"],"options":[]}'
+	exit 0
+fi
+n=$(cat "$(dirname "$0")/../count" 2>/dev/null || echo 0)
+n=$((n + 1))
+echo "$n" >"$(dirname "$0")/../count"
+echo "TAP version 13"; echo "1..2"; echo "ok 1 a"
+case " $FAIL_RUNS " in *" $n "*) echo "not ok 2 b # broke on run $n"; exit 1 ;; esac
+echo "ok 2 b"
+"""
+
+
+class Repeat(unittest.TestCase):
+    """--repeat N: a test that fails one run in N is FAIL (flaky, with its count), never PASS;
+    the count survives the guest's TAP stream (--import-tap) and shows in the matrix."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="kvmcheck-test-ci.")
+        self.d = Path(self.tmp.name)
+        shutil.copy(faultlib.RUNNER, self.d / "kvmcheck-run")
+        (self.d / "tests.list").write_text("x/flaky\n")
+        (self.d / "x").mkdir()
+        (self.d / "x/flaky").write_text(FLAKY_TEST)
+        (self.d / "x/flaky").chmod(0o755)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def run_it(self, n, fail_runs, *extra):
+        with contextlib.suppress(FileNotFoundError):
+            (self.d / "count").unlink()
+        return faultlib.run([self.d / "kvmcheck-run", "--repeat", n, "--json", self.d / "r.json",
+                             *extra], env={"FAIL_RUNS": fail_runs})
+
+    def test_verdicts(self):
+        rc, out, _ = self.run_it(3, "")
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r"(?m)^ok 1 x/flaky$")
+        self.assertRegex(out, r"verdict=PASS runs=0:3")
+        rc, out, _ = self.run_it(3, "2")
+        self.assertEqual(rc, 1, out)
+        self.assertRegex(out, r"(?m)^not ok 1 x/flaky # flaky: 1:3 runs failed \(first: FAIL: "
+                              r"broke on run 2\)$")
+        self.assertIn("    not ok 2 b # broke on run 2", out)
+        t = json.loads((self.d / "r.json").read_text())["tests"][0]
+        self.assertEqual((t["verdict"], t["runs"], t["failed_runs"]), ("FAIL", 3, 1))
+        rc, out, _ = self.run_it(2, "1 2")
+        self.assertEqual(rc, 1)
+        self.assertRegex(out, r"# 2:2 runs failed: broke on run 1")
+
+    def test_import_keeps_the_count(self):
+        rc, out, _ = self.run_it(4, "3")
+        (self.d / "tap").write_text(out)
+        rc, out, err = faultlib.run([self.d / "kvmcheck-run", "--import-tap", self.d / "tap",
+                                     "--json", self.d / "i.json"])
+        self.assertEqual(rc, 1, err)
+        t = json.loads((self.d / "i.json").read_text())["tests"][0]
+        self.assertEqual((t["verdict"], t["runs"], t["failed_runs"]), ("FAIL", 4, 1))
+        shard = {"schema": 1, "kernels": [{"line": "sid", "status": "ok", "kernel": "7.2",
+                                           "runner": json.loads((self.d / "i.json").read_text())}]}
+        (self.d / "matrix-sid.json").write_text(json.dumps(shard))
+        exp = self.d / "expect"
+        exp.mkdir()
+        rc, out, err = faultlib.run([faultlib.SCRIPTS / "matrix.sh", "--expect", exp, "--out",
+                                     self.d / "out", "--merge", self.d / "matrix-sid.json"])
+        self.assertEqual(rc, 1, err)
+        self.assertRegex(out, r"(?m)^x/flaky +FLAKY 1:4! \[1\]$")
+
+    def test_bad_repeat_refused(self):
+        for args in (["--repeat", "0"], ["--repeat", "x"], ["--repeat", "2", "-l"],
+                     ["--repeat", "1001"]):
+            rc, _, err = faultlib.run([self.d / "kvmcheck-run", *args])
+            self.assertEqual(rc, 2, args)
+            self.assertIn("--repeat", err)
+        rc, _, err = faultlib.run([TOP / "run_tests.sh", "--build-dir", self.d, "--repeat", "-1"])
+        self.assertEqual(rc, 2)
+        rc, _, err = faultlib.run([faultlib.SCRIPTS / "matrix.sh", "--build-dir", self.d,
+                                   "--repeat", "0", "sid"])
+        self.assertEqual(rc, 2)
+        self.assertIn("--repeat wants a number of runs from 1 to 1000, not '0'", err)
 
 
 if __name__ == "__main__":
