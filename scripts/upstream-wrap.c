@@ -130,9 +130,16 @@ static void take_line(char *line)
 	chomp(line);
 	printf("# | %s\n", line);
 	if (assert_lines > 0) {
+		/*
+		 * The report is the expression, "pid=... errno=...", a backtrace ("  1\t0x...:
+		 * main at x.c:12", "(inlined by) ..."), then the test's own message: the reason is
+		 * the expression and the message.
+		 */
 		const char *t = line + strspn(line, " \t");
+		size_t digits = strspn(t, "0123456789");
 
-		if (*t && strncmp(t, "0x", 2) && !strstr(t, "Test Assertion Failure")) {
+		if (*t && strncmp(t, "pid=", 4) && !(digits && t[digits] == '\t') &&
+		    !strstr(t, "(inlined by)") && !strstr(t, "Test Assertion Failure")) {
 			append(fail_reason, sizeof(fail_reason), t);
 			assert_lines--;
 		}

@@ -106,7 +106,7 @@ class UpstreamVerdicts(unittest.TestCase):
         v, why = self.verdict("x86/assert_test")
         self.assertEqual(v, "FAIL")
         self.assertIn("exit status 254", why)
-        self.assertIn("x86/assert_test.c:42: val == 0x10", why)
+        self.assertIn("x86/assert_test.c:42: val == 0x10 | Guest value 0x11, expected 0x10", why)
 
     def test_tap_not_ok_fails_despite_exit_0(self):
         v, why = self.verdict("tap_fail_test")
