@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 from pathlib import Path
 
@@ -216,12 +215,11 @@ class TestHealthOnThisKernel(unittest.TestCase):
         self.assertRegex(st["own_report"], r"^ok \d own_report$")
         self.assertRegex(st["leftover"], r"^not ok \d leftover # the subtest left pid")
 
-    def test_clean_subtests_pass_quickly(self):
-        t0 = time.monotonic()
+    def test_clean_subtests_pass(self):
+        # What the check costs is bench/ material; here only that clean subtests pass.
         rc, out, err = run([self.build / "health" / "kc_health_fault", "-s", "clean",
                             "-s", "child_dies_with_parent"], timeout=60)
         self.assertEqual(rc, 0, out + err)
-        self.assertLess(time.monotonic() - t0, 2.0, "the check costs more than it should")
 
 
 class TestHealthInTheGuest(unittest.TestCase):

@@ -108,12 +108,9 @@ class RefusedBeforeBoot(QemuTargetCase):
 
     def run_refused(self, *args):
         build = fake_build(self.work / "build", {"fake/ok": "true"})
-        t0 = time.monotonic()
         rc, out, err = faultlib.run([RUN_TESTS, "--target", "qemu:sid", "--build-dir", build,
                                      *args], env=self.env, timeout=60)
-        secs = time.monotonic() - t0
         self.assertEqual(rc, 2, err)
-        self.assertLess(secs, 15, "refused only after a boot")
         self.assertNotIn("# qemu:", err)
         self.assertFalse((self.work / "logs" / "boot-1").exists(), "a boot was started")
         self.assert_nothing_left()
@@ -190,7 +187,6 @@ class BootFailures(QemuTargetCase):
         # QEMU's own reason, not the TCG feature warnings printed before it.
         self.assertIn("linux kernel too old to load a ram disk", err)
         self.assertNotIn("warning: TCG", err)
-        self.assertLess(secs, 60)
         self.assert_nothing_left()
 
     def test_garbage_image_through_run_on_kernel(self):
