@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 
 from kvmcheck import compare as cmp
 from kvmcheck import matrix, results, util
-from kvmcheck.expect import Expect, judge_column
+from kvmcheck.expect import judge_column
 from kvmcheck.suite import SPLAT_RE, STAMP_RE
 from kvmcheck.util import InputError
 
@@ -50,7 +50,7 @@ REVIEW_SCHEMAS = ("kvmcheck-review/2",)
 MUTANT_SCHEMAS = ("kvmcheck-mutants/1",)
 # What a review's status means, in words a maintainer acts on.
 REVIEW_WORDS = {
-    "proven": "proven: the test does not pass before the series and passes after it",
+    "proven": "proven: a test (or a subtest) that did not pass before the series passes after it",
     "regressed": "regressed: a test that passed before the series fails after it",
     "no behaviour change seen": "no behaviour change seen: the same verdicts on both kernels",
 }
@@ -204,7 +204,8 @@ def _cells_of(k, col, path, i, expect_dir):
         if not isinstance(k.get("as_expected"), bool):
             _bad(path, f"kernels[{i}].as_expected", "missing or not true/false")
         return out, k["as_expected"]
-    j = judge_column(col.line, col.status, col.reason, col.runner, Expect.load(expect_dir, col.line))
+    j = judge_column(col.line, col.status, col.reason, col.runner,
+                     matrix.expect_for(expect_dir, col.line))
     return [CellView(c.test, col.line, c.verdict, c.as_expected, c.reason, c.expected,
                      c.expected_reason, c.duration_s,
                      [SubView(s.name, s.verdict, s.reason, s.expected, s.expected_reason,
@@ -268,6 +269,14 @@ def _needles(cell):
     return out
 
 
+def _stamp(line):
+    m = re.match(r"\[\s*(\d+\.\d+)\]", line)
+    return float(m.group(1)) if m else None
+
+
+REPORT_START = re.compile(r"(kvmcheck-fault: )?(" + SPLAT_RE.pattern + ")")
+
+
 def kernel_excerpt(console, cell):
     """The console lines of a CRASH's or a health failure's kernel report, from just before
     its first line to its end (or 45 lines on); None when the cell has none."""
@@ -282,14 +291,21 @@ def kernel_excerpt(console, cell):
     health = any("kernel report" in (t or "") or "taint" in (t or "")
                  for t in [cell.reason] + [s.reason for s in cell.subtests])
     if idx is None and (cell.verdict == "CRASH" or health):
-        idx = next((i for i, x in enumerate(plain) if SPLAT_RE.search(x)
-                    or "kvmcheck-fault: " in x or "Tainted:" in x), None)
+        # A report starts its line: "Speculative Return Stack Overflow: WARNING: See ..." at
+        # boot is no splat.
+        idx = next((i for i, x in enumerate(plain) if REPORT_START.match(x.strip())), None)
     if idx is None:
         return None
     end = min(len(console), idx + KERNEL_LINES_AFTER)
+    t0 = _stamp(console[idx])
     for i in range(idx + 1, end):
         if "---[ end" in plain[i] or "Kernel panic" in plain[i]:
             end = i + 1
+            break
+        # A report is printed at once: a line a second later is the next story.
+        t = _stamp(console[i])
+        if t0 is not None and t is not None and t - t0 > 1.0:
+            end = i
             break
     return "\n".join(console[max(0, idx - KERNEL_LINES_BEFORE):end])
 
@@ -485,7 +501,8 @@ def keep_history(matrix_path, hdir):
                          if re.fullmatch(r"matrix-\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{16}\.json", f))
         previous = next((f for f in reversed(entries) if not f.endswith(f"-{digest}.json")), None)
         if not any(f.endswith(f"-{digest}.json") for f in entries):
-            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1000000:06d}Z"
+            now = time.time()       # one reading: the name sorts as the runs were kept
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now * 1e6) % 1000000:06d}Z"
             with open(matrix_path, "rb") as f:
                 util.atomic_write(os.path.join(hdir, f"matrix-{stamp}-{digest}.json"), f.read())
             entries.append(f"matrix-{stamp}-{digest}.json")
@@ -506,6 +523,11 @@ def e(text):
 
 def kslug(kind):
     return re.sub(r"[^a-z]+", "-", kind.lower()).strip("-")
+
+
+def breakable(name):
+    """A test name that may wrap after '/' and '_' on a narrow screen, and nowhere else."""
+    return e(name).replace("/", "/<wbr>").replace("_", "_<wbr>")
 
 
 def vclass(verdict):
@@ -572,14 +594,15 @@ th,td{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertic
 thead th{background:var(--head);position:sticky;top:0;z-index:1;white-space:nowrap}
 th.rowhead{position:sticky;left:0;background:var(--bg);z-index:2;min-width:180px;max-width:340px;font-weight:400}
 thead th.rowhead{z-index:3;background:var(--head)}
-.tname{font-weight:600;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:13px;overflow-wrap:anywhere}
+.tname{font-weight:600;font-family:ui-monospace,"DejaVu Sans Mono",monospace;font-size:13px;overflow-wrap:break-word}
 .patch{font-size:12px;color:var(--muted);display:block;overflow-wrap:anywhere}
 .tag{display:inline-block;font-size:11px;border:1px solid var(--line);border-radius:8px;padding:0 5px;margin:1px 2px 0 0;color:var(--muted)}
 td.cell{padding:2px;min-width:92px}
 .cellbtn{all:unset;box-sizing:border-box;display:block;width:100%;min-height:34px;padding:3px 6px;border-radius:4px;cursor:pointer;
 font:600 12px/1.3 ui-monospace,"DejaVu Sans Mono",monospace;border:2px solid transparent}
 .cellbtn:focus-visible{outline:3px solid #0b5cad;outline-offset:1px}
-.mark{font-weight:400;font-size:11px;display:block}
+.mark{font-weight:400;font-size:11px;display:block;white-space:nowrap}
+td.logs{overflow-wrap:anywhere;min-width:120px}td.nowrap,th.nowrap{white-space:nowrap}
 .unexp{border-color:#b3261e;border-style:dashed}
 .chg{box-shadow:inset 0 0 0 2px #8250df}
 .v-pass{background:#dafbe1;color:#0f5323}.v-fail{background:#ffd8d3;color:#82071e}
@@ -610,7 +633,8 @@ button.close{font:inherit;padding:4px 10px}
 .review-patch{border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:10px 0}
 @media (max-width:640px){body{padding:0 8px 30px;font-size:13px}th.rowhead{min-width:0;width:38%;max-width:150px}
 .patch{display:none}td.cell{min-width:72px}.cellbtn{font-size:11px;padding:3px 4px}h1{font-size:17px}
-.tname{font-size:12px}#filters select{max-width:60vw}}
+.tname{font-size:12px}#filters select{max-width:60vw}td.logs{display:none}
+th.rowhead .tag,.word{display:none}.mark{display:inline;margin-left:3px}}
 """
 
 JS = r"""
@@ -629,7 +653,7 @@ JS = r"""
   c.reasons.forEach(function(r){b.appendChild(el('p',null,r));});
   if(c.subtests.length){
    var t=el('table');var h=el('tr');['subtest','verdict','expected','reason'].forEach(function(x){h.appendChild(el('th',null,x));});t.appendChild(h);
-   c.subtests.forEach(function(s){var r=el('tr');r.appendChild(el('td','tname',s.name));
+   c.subtests.forEach(function(s){var r=el('tr');r.appendChild(el('td','tname nowrap',s.name));
     var v=el('td');v.appendChild(el('span','badge '+s.vclass,s.verdict+(s.as_expected?'':' !')));r.appendChild(v);
     r.appendChild(el('td',null,s.expected));r.appendChild(el('td',null,s.reason||''));t.appendChild(r);});
    b.appendChild(el('h3',null,'Subtests'));var w=el('div','wrap');w.appendChild(t);b.appendChild(w);}
@@ -722,9 +746,9 @@ def render_grid(m, data):
         out.append(f'<tr data-test="{e(r.name)}" data-groups="{e(" ".join(r.groups))}" '
                    f'data-suite="{e(r.suite)}" data-verdicts="{e(" ".join(vs))}" '
                    f'data-unexpected="{int(unexp)}" data-changed="{int(changed)}">')
-        head = [f'<span class="tname">{e(r.name)}</span>']
+        head = [f'<span class="tname">{breakable(r.name)}</span>']
         if r.summary:
-            head[0] = f'<span class="tname" title="{e(r.summary)}">{e(r.name)}</span>'
+            head[0] = f'<span class="tname" title="{e(r.summary)}">{breakable(r.name)}</span>'
         if r.patch and r.patch.get("subject"):
             subj = e(r.patch["subject"])
             link = r.patch.get("link")
@@ -742,13 +766,15 @@ def render_grid(m, data):
             extra = (" unexp" if not c.as_expected else "") + (" chg" if c.change else "")
             label = f"{r.name} on {col.line}: {c.verdict}, {cell_words(c)}" + \
                 (f"; changed since the baseline: was {c.change.before}" if c.change else "")
-            sub = "= expected" if c.as_expected else "! UNEXPECTED"
+            # The symbols stay on a phone, the words go: the legend says what they mean.
+            sub = ('=<span class="word"> expected</span>' if c.as_expected else
+                   '!<span class="word"> UNEXPECTED</span>')
             if c.change:
-                sub += f" \u0394 was {c.change.before}"
+                sub += f' \u0394<span class="word"> was {e(c.change.before)}</span>'
             out.append(f'<td class="cell" data-line="{e(col.line)}"><button type="button" '
                        f'class="cellbtn {vclass(c.verdict)}{extra}" data-cell="{cid}" '
                        f'aria-label="{e(label)}">{e(c.short())}'
-                       f'<span class="mark">{e(sub)}</span></button></td>')
+                       f'<span class="mark">{sub}</span></button></td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
     out.append('<p class="legendrow small muted"><span>= as expect/ says</span><span>! not as '
@@ -760,16 +786,16 @@ def render_grid(m, data):
 
 def render_columns(m):
     out = ['<div class="wrap"><table><thead><tr><th>line</th><th>kernel</th><th>status</th>'
-           '<th>boot</th><th>column</th><th>logs</th></tr></thead><tbody>']
+           '<th>boot</th><th>column</th><th class="logs">logs</th></tr></thead><tbody>']
     for c in m.columns:
         t = c.timings
         st = c.status + ("" if c.status == "ok" else f": {c.reason}")
-        out.append(f'<tr><td class="tname">{e(c.line)}</td><td>{e(c.version or "-")} '
+        out.append(f'<tr><td class="tname nowrap">{e(c.line)}</td><td>{e(c.version or "-")} '
                    f'<span class="muted small">{e(c.kernel or "")}</span></td>'
                    f'<td><span class="badge {vclass(c.status if c.status != "ok" else "pass")}">'
-                   f'{e(st)}</span></td><td>{e(t.get("boot_s", "-"))} s</td>'
-                   f'<td>{e(t.get("column_s", "-"))} s</td>'
-                   f'<td class="small">{e(c.logs or "-")}</td></tr>')
+                   f'{e(st)}</span></td><td class="nowrap">{e(t.get("boot_s", "-"))} s</td>'
+                   f'<td class="nowrap">{e(t.get("column_s", "-"))} s</td>'
+                   f'<td class="small logs">{e(c.logs or "-")}</td></tr>')
     out.append("</tbody></table></div>")
     rows = [(c.line, [c.timings.get("boot_s"), c.timings.get("column_s")]) for c in m.columns
             if c.timings]
@@ -793,7 +819,7 @@ def render_changes(p):
     counts = {}
     for c in p.changes:
         counts[c.kind] = counts.get(c.kind, 0) + 1
-    out.append("<p>" + ", ".join(f'<span class="k-{kslug(k)}">{n} {e(k)}</span>' for k, n in
+    out.append("<p>" + " \u00b7 ".join(f'<span class="k-{kslug(k)}">{e(k)}: {n}</span>' for k, n in
                                  sorted(counts.items(), key=lambda x: ORDER[x[0]])) + "</p>")
     out.append('<ol class="changes" id="changes">')
     for c in p.changes:
@@ -834,11 +860,13 @@ def render_review(rev, path):
         for fx in p.get("fixes") or []:
             facts.append(f"Fixes: {e(fx)}")
         apply = p.get("apply") or {}
-        facts.append(f"arch {e(arch)}; applies: " + e("yes" if apply.get("ok") else
-                                                     "no: " + str(apply.get("reason")) if apply else "-"))
+        built = p.get("kind") == "kernel" and p.get("has_diff")
+        if built:
+            facts.append(f"arch {e(arch)}; applies: " + e("yes" if apply.get("ok") else
+                                                         "no: " + str(apply.get("reason")) if apply else "-"))
         for side in ("before", "after"):
             k = kb.get(side) or {}
-            if k:
+            if k and built and apply.get("ok"):
                 facts.append(f"{side}: build {e(k.get('build') or '-')}, boot {e(k.get('status') or '-')}"
                              + (f" ({e(k.get('reason'))})" if k.get("reason") else ""))
         out.append('<p class="small muted">' + " \u00b7 ".join(facts) + "</p>")
@@ -850,11 +878,12 @@ def render_review(rev, path):
                        '<th>before</th><th>after</th><th>what changed</th></tr></thead><tbody>')
             for r in rows:
                 b, a = r.get("before") or "-", r.get("after") or "-"
-                out.append(f'<tr><td class="tname">{e(r.get("test"))}</td><td>{e(r.get("how"))}</td>'
+                out.append(f'<tr><td class="tname nowrap">{e(r.get("test"))}</td><td>{e(r.get("how"))}</td>'
                            f'<td><span class="badge {vclass(b)}" title="{e(r.get("before_reason") or "")}">{e(b)}</span></td>'
                            f'<td><span class="badge {vclass(a)}" title="{e(r.get("after_reason") or "")}">{e(a)}</span></td>'
                            f'<td>{e(r.get("change"))}' + (f'<br><span class="small muted">{e(r.get("note"))}</span>'
-                                                          if r.get("note") else "") + "</td></tr>")
+                                                          if r.get("note") and not str(r["note"]).startswith(
+                                                              "subtests changed") else "") + "</td></tr>")
                 bs, as_ = r.get("before_subtests") or {}, r.get("after_subtests") or {}
                 if isinstance(bs, dict) and isinstance(as_, dict) and (bs or as_):
                     names = list(dict.fromkeys(list(bs) + list(as_)))
@@ -909,19 +938,34 @@ def render_mutants(mu, path):
         out.append(f'<tr><th class="rowhead" scope="row"><span class="tname" title="{e(tip)}">'
                    f'{e(m["name"])}</span><span class="patch">{e(m.get("behaviour"))}: {e(m.get("rule"))}'
                    f'</span></th><td><span class="badge {vclass(st)}">{e(st)}'
-                   f'{"*" if m.get("claimed_caught") is False else ""}</span></td>')
+                   f'{"*" if st == "KILLED" and m.get("claimed_caught") is False else ""}</span></td>')
         cells = m.get("cells") or {}
+        claimed = {str(x).partition(":")[0] for x in m.get("caught_by") or []}
         for t in tests:
             c = cells.get(t)
-            out.append(f'<td><span class="badge {vclass(c or "none")}">{e(c or "")}</span></td>')
+            # Only a test the mutant's header names should have caught it: another test that
+            # did not is no failure of that test.
+            cls = vclass(c or "none") if c != "SURVIVED" or t in claimed else "v-skipped"
+            tip = "named by the mutant's Caught-by" if t in claimed else "not named by Caught-by"
+            arrow = " \u2190" if t in claimed and c else ""
+            out.append(f'<td><span class="badge {cls}" title="{e(tip)}">{e(c or "")}{arrow}'
+                       '</span></td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
-    kills = [m for m in ms if m.get("killed_by") or m.get("reason")]
+    out.append('<p class="legendrow small muted"><span>\u2190 a test the mutant\'s Caught-by '
+               'names</span><span>SURVIVED in grey: a test it does not name, which need not catch '
+               'it</span><span>KILLED*: killed, not by the subtests it names</span></p>')
+    kills = [m for m in ms if m.get("killed_by") or m.get("reason") or m.get("status") == "SURVIVED"]
     if kills:
         out.append('<ul class="plain small">')
         for m in kills:
-            what = ("killed by " + "; ".join(m["killed_by"][:4])) if m.get("killed_by") else \
-                f"{m.get('status')}: {m.get('reason')}"
+            if m.get("killed_by"):
+                what = "killed by " + "; ".join(m["killed_by"][:4])
+            elif m.get("status") == "SURVIVED" and not m.get("reason"):
+                what = (f"SURVIVED: {m.get('rule')}; must be caught by "
+                        + (" ".join(m.get("caught_by") or []) or f"(no test: {m.get('gap')})"))
+            else:
+                what = f"{m.get('status')}: {m.get('reason')}"
             out.append(f'<li><span class="tname">{e(m["name"])}</span> {e(what)}</li>')
         out.append("</ul>")
     out.append("</section>")
