@@ -55,6 +55,14 @@ stage unit-asan env KVMCHECK_RUNNER="$top/build/sanitize-x86_64/kvmcheck-run" \
 # Every way a verdict path was seen to lie, reproduced (tests/faults), and the static checks.
 stage faults python3 tests/faults_main.py
 stage lint ./tests/lint.sh
+# The HTML report from tests/report/'s samples in a real headless browser: Debian's chromium,
+# installed here as root; without it the check skips every step and says why.
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null; then
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium >/dev/null; } ||
+		echo "### report-browser: apt-get install chromium failed: the check will skip"
+fi
+stage report-browser python3 tests/browser/check_report.py --out "$out"
 stage qemu-sid ./run_tests.sh --target qemu:sid -j 2 --results "$out/qemu-sid" \
 	--json "$out/qemu-sid.json" --junit "$out/qemu-sid-junit.xml"
 # The matrix as CI shards it: one job per kernel line (bookworm, sid), then the merge of their
