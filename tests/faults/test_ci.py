@@ -117,36 +117,66 @@ class KselftestHere(unittest.TestCase):
 
 
 class KselftestInQemu(unittest.TestCase):
-    """Boot 1 of 2: the kernel's run_kselftest.sh runs the installed tree inside qemu:sid. The
-    tree stands where guest-init.sh expects a build (/kvmcheck), with run_kselftest.sh as its
-    kvmcheck-run, so the TAP stream and the exit status are the kselftest runner's own."""
+    """Boot 1 of 2: the kernel's run_kselftest.sh runs the installed tree inside qemu:sid. With
+    Debian's lava-dispatcher (installed when root), LAVA runs it: lava/prepare.sh and
+    lava/kvmcheck-kselftest.yaml on lava/qemu-device.yaml, each kselftest a LAVA test case.
+    Without it, the tree stands where guest-init.sh expects a build (/kvmcheck), with
+    run_kselftest.sh as its kvmcheck-run, and qemu-run.sh boots it."""
 
     def test_sid(self):
+        if not shutil.which("lava-run"):
+            apt_install("lava-dispatcher")
         before = faultlib.tmp_entries()
         with tempfile.TemporaryDirectory(prefix="kvmcheck-test-ci-qemu.") as t:
             t = Path(t)
-            tree = installed_tree(t / "ks")
-            shim = tree / "kvmcheck-run"
-            shim.write_text("#!/bin/sh\ncd /kvmcheck && exec ./run_kselftest.sh \"$@\"\n")
-            shim.chmod(0o755)
-            rc, kdir, err = faultlib.run([faultlib.SCRIPTS / "kernel-fetch.sh", "sid"],
-                                         timeout=1800)
-            self.assertEqual(rc, 0, err)
-            kdir = kdir.strip()
-            rc, _, err = faultlib.run([faultlib.SCRIPTS / "initramfs.sh", kdir, tree,
-                                       t / "initrd.gz", "--", "-c", "kvmcheck/x86",
-                                       "-t", "kvmcheck/common:ucall"], timeout=600)
-            self.assertEqual(rc, 0, err)
-            rc, out, err = faultlib.run([faultlib.SCRIPTS / "qemu-run.sh", "--timeout", "900",
-                                         kdir, t / "initrd.gz"], timeout=1000)
-            sys.stderr.write(out)
-            self.assertEqual(rc, 0, err[-2000:])
-            self.assertRegex(out, r"(?m)^ok 1 selftests: kvmcheck/common: ucall$")
-            self.assertRegex(out, r"(?m)^ok \d+ selftests: kvmcheck/x86: directed_eoi$")
-            self.assertRegex(out, r"(?m)^# Totals: pass:\d+ fail:0 ")
-            self.assertRegex(out, r"(?m)^# kvmcheck-exit: 0$")
+            if shutil.which("lava-run"):
+                self.lava(t)
+            else:
+                self.direct(t)
         self.assertEqual(left_behind(before), set())
         self.assertEqual(faultlib.stray_processes("qemu-system-x86_64 .*kvmcheck-test-ci"), [])
+
+    def lava(self, t):
+        rc, out, err = faultlib.run([TOP / "lava/prepare.sh", t / "out", BUILD], timeout=1800)
+        self.assertEqual(rc, 0, err[-2000:])
+        job = out.strip().splitlines()[-1]
+        rc, out, err = faultlib.run(["lava-run", "--device", TOP / "lava/qemu-device.yaml",
+                                     "--job-id", f"kvmcheck-{os.getpid()}", "--output-dir",
+                                     t / "lava", job], timeout=1800)
+        log = out + err
+        cases = {}
+        for line in log.splitlines():
+            with contextlib.suppress(ValueError):
+                m = json.loads(line).get("msg")
+                if isinstance(m, dict) and m.get("definition") == "0_kvmcheck-kselftest":
+                    cases[m["case"]] = m["result"]
+        sys.stderr.write(f"lava-run: {cases}\n")
+        self.assertEqual(rc, 0, log[-3000:] + err[-1000:])
+        self.assertIn('"Job finished correctly"', log)
+        self.assertEqual(cases.get("kvmcheck_common_ucall"), "pass", cases)
+        self.assertEqual(cases.get("kvmcheck_x86_directed_eoi"), "pass", cases)
+        self.assertNotIn("fail", cases.values(), cases)
+
+    def direct(self, t):
+        tree = installed_tree(t / "ks")
+        shim = tree / "kvmcheck-run"
+        shim.write_text("#!/bin/sh\ncd /kvmcheck && exec ./run_kselftest.sh \"$@\"\n")
+        shim.chmod(0o755)
+        rc, kdir, err = faultlib.run([faultlib.SCRIPTS / "kernel-fetch.sh", "sid"], timeout=1800)
+        self.assertEqual(rc, 0, err)
+        kdir = kdir.strip()
+        rc, _, err = faultlib.run([faultlib.SCRIPTS / "initramfs.sh", kdir, tree,
+                                   t / "initrd.gz", "--", "-c", "kvmcheck/x86",
+                                   "-t", "kvmcheck/common:ucall"], timeout=600)
+        self.assertEqual(rc, 0, err)
+        rc, out, err = faultlib.run([faultlib.SCRIPTS / "qemu-run.sh", "--timeout", "900",
+                                     kdir, t / "initrd.gz"], timeout=1000)
+        sys.stderr.write(out)
+        self.assertEqual(rc, 0, err[-2000:])
+        self.assertRegex(out, r"(?m)^ok 1 selftests: kvmcheck/common: ucall$")
+        self.assertRegex(out, r"(?m)^ok \d+ selftests: kvmcheck/x86: directed_eoi$")
+        self.assertRegex(out, r"(?m)^# Totals: pass:\d+ fail:0 ")
+        self.assertRegex(out, r"(?m)^# kvmcheck-exit: 0$")
 
 
 class ModuleParams(unittest.TestCase):
@@ -234,7 +264,7 @@ class Workflows(unittest.TestCase):
             apt_install("yamllint")
         self.assertTrue(shutil.which("yamllint"), "yamllint missing: apt-get install yamllint")
         rc, out, err = faultlib.run(["yamllint", "-f", "parsable", "-d", YAMLLINT,
-                                     *CI_FILES, LAVA_JOB])
+                                     *CI_FILES, LAVA_JOB, TOP / "lava/qemu-device.yaml"])
         self.assertEqual(rc, 0, out + err)
 
     def test_commands_exist(self):
@@ -261,6 +291,25 @@ class Lava(unittest.TestCase):
                 "from lava_common.schemas import validate\n"
                 "validate(yaml.safe_load(sys.stdin.read()), strict=True)\n"
                 "print('valid')\n")
+
+    def test_device_and_job_accepted_by_lava_run(self):
+        if not shutil.which("lava-run"):
+            apt_install("lava-dispatcher")
+        self.assertTrue(shutil.which("lava-run"), "lava-run missing: apt-get install lava-dispatcher")
+        with tempfile.TemporaryDirectory(prefix="kvmcheck-test-ci.") as t:
+            job = Path(t) / "job.yaml"
+            text = LAVA_JOB.read_text()
+            for k in ("KERNEL", "RAMDISK", "KSELFTEST", "SHELL"):
+                # --validate checks the files are there; what they hold is the real run's.
+                (Path(t) / k.lower()).write_bytes(b"")
+                text = text.replace(f"@{k}_URL@", f"file://{t}/{k.lower()}")
+            job.write_text(text)
+            rc, out, err = faultlib.run(["lava-run", "--validate", "--device",
+                                         TOP / "lava/qemu-device.yaml", "--job-id",
+                                         f"kvmcheck-v{os.getpid()}", "--output-dir",
+                                         Path(t) / "v", job], timeout=300)
+            self.assertEqual(rc, 0, out[-2000:] + err)
+            self.assertIn('"Job finished correctly"', out + err)
 
     def test_job_valid_for_the_dispatcher(self):
         py = "/usr/bin/python3"
