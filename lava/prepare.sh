@@ -7,7 +7,7 @@
 # a ramdisk (initramfs.sh: busybox, guest-init.sh, the KVM modules, and lava/kvmcheck-run.lava
 # giving LAVA a shell on the console), the kselftest tarball of BUILD_DIR (make gen_tar; default
 # build/x86_64), the shell overlay, and OUT/job.yaml with their file:// URLs. Then:
-#   lava-run --device DEVICE.yaml --job-id 1 --output-dir OUT/lava OUT/job.yaml
+#   lava-run --device lava/qemu-device.yaml --job-id 1 --output-dir OUT/lava OUT/job.yaml
 # Exit status: 0 written, 2 bad usage, 3 a kernel, the ramdisk or the tarball could not be made.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
