@@ -630,6 +630,7 @@ dialog::backdrop{background:rgba(0,0,0,.35)}
 pre{background:#f6f8fa;border:1px solid var(--line);border-radius:6px;padding:8px;overflow:auto;max-height:46vh;font-size:12px;white-space:pre}
 button.close{font:inherit;padding:4px 10px}
 .legendrow span{margin-right:10px}
+tr.why td{border-top:0;padding-top:0}tr:has(+tr.why) td{border-bottom:0}
 .review-patch{border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:10px 0}
 @media (max-width:640px){body{padding:0 8px 30px;font-size:13px}th.rowhead{min-width:0;width:38%;max-width:150px}
 .patch{display:none}td.cell{min-width:72px}.cellbtn{font-size:11px;padding:3px 4px}h1{font-size:17px}
@@ -649,13 +650,14 @@ JS = r"""
   var b=document.getElementById('detail-body');b.textContent='';
   var p=el('p','verdict-line');p.appendChild(el('span','badge '+c.vclass,c.verdict));
   p.appendChild(document.createTextNode(' '+c.words));b.appendChild(p);
-  if(c.change){b.appendChild(el('p','k-'+c.change.slug,'Since the baseline: '+c.change.kind+': '+c.change.before+' \u2192 '+c.change.after+(c.change.detail?' ('+c.change.detail+')':'')));}
+  if(c.change){b.appendChild(el('p','k-'+c.change.slug,'Since the baseline: '+c.change.kind+': '+c.change.before+' \u2192 '+c.change.after));}
   c.reasons.forEach(function(r){b.appendChild(el('p',null,r));});
   if(c.subtests.length){
-   var t=el('table');var h=el('tr');['subtest','verdict','expected','reason'].forEach(function(x){h.appendChild(el('th',null,x));});t.appendChild(h);
+   var t=el('table');var h=el('tr');['subtest','verdict','expected'].forEach(function(x){h.appendChild(el('th',null,x));});t.appendChild(h);
    c.subtests.forEach(function(s){var r=el('tr');r.appendChild(el('td','tname nowrap',s.name));
     var v=el('td');v.appendChild(el('span','badge '+s.vclass,s.verdict+(s.as_expected?'':' !')));r.appendChild(v);
-    r.appendChild(el('td',null,s.expected));r.appendChild(el('td',null,s.reason||''));t.appendChild(r);});
+    r.appendChild(el('td',null,s.expected));t.appendChild(r);
+    if(s.reason){var w=el('tr','why');var d=el('td','small muted',s.reason);d.colSpan=3;w.appendChild(d);t.appendChild(w);}});
    b.appendChild(el('h3',null,'Subtests'));var w=el('div','wrap');w.appendChild(t);b.appendChild(w);}
   if(c.kernel_log){b.appendChild(el('h3',null,'Kernel log'));b.appendChild(el('pre','kernel-log',c.kernel_log));}
   b.appendChild(el('h3',null,'Test log'));
@@ -839,6 +841,14 @@ def _words(status):
     return s
 
 
+def _with_counts(verdict, subs):
+    """'PASS 2/8' for a review side whose subtests did not all pass, as the grid says it."""
+    if not isinstance(subs, dict) or not subs or verdict in ("-", None):
+        return verdict
+    n = sum(1 for v in subs.values() if v == "PASS")
+    return verdict if n == len(subs) else f"{verdict} {n}/{len(subs)}"
+
+
 def render_review(rev, path):
     out = ['<section id="review"><h2>Review</h2>',
            f'<p class="muted small">{e(path)}: {e(rev.get("input"))} on base {e(rev.get("base"))}'
@@ -878,9 +888,10 @@ def render_review(rev, path):
                        '<th>before</th><th>after</th><th>what changed</th></tr></thead><tbody>')
             for r in rows:
                 b, a = r.get("before") or "-", r.get("after") or "-"
+                bt, at = _with_counts(b, r.get("before_subtests")), _with_counts(a, r.get("after_subtests"))
                 out.append(f'<tr><td class="tname nowrap">{e(r.get("test"))}</td><td>{e(r.get("how"))}</td>'
-                           f'<td><span class="badge {vclass(b)}" title="{e(r.get("before_reason") or "")}">{e(b)}</span></td>'
-                           f'<td><span class="badge {vclass(a)}" title="{e(r.get("after_reason") or "")}">{e(a)}</span></td>'
+                           f'<td><span class="badge {vclass(b)}" title="{e(r.get("before_reason") or "")}">{e(bt)}</span></td>'
+                           f'<td><span class="badge {vclass(a)}" title="{e(r.get("after_reason") or "")}">{e(at)}</span></td>'
                            f'<td>{e(r.get("change"))}' + (f'<br><span class="small muted">{e(r.get("note"))}</span>'
                                                           if r.get("note") and not str(r["note"]).startswith(
                                                               "subtests changed") else "") + "</td></tr>")
