@@ -34,6 +34,7 @@ FAKES = {
         echo '==== Test Assertion Failure ===='
         echo '  x86/assert_test.c:42: val == 0x10'
         echo '  pid=12 tid=12 errno=0 - Success'
+        echo 'sh: addr2line: not found'
         echo '     1\t0x0000000000402f1e: main at assert_test.c:42'
         echo '  Guest value 0x11, expected 0x10'
         exit 254
