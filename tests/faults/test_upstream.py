@@ -43,7 +43,7 @@ FAKES = {
                      "echo 'not ok 2 second # value mismatch'\nexit 0\n",
     "x86/segv_test": "kill -SEGV $$\n",
     # A hang that also leaves a child behind: the bridge must end both at the timeout.
-    "hang_test": f"sleep 300 &\nexec sleep 301 # {MARK}hang\n",
+    "hang_test": f"sleep 307 &\nexec sleep 309 # {MARK}hang\n",
 }
 
 
@@ -70,7 +70,8 @@ def write_fake_build(root, timeout=8):
 class UpstreamVerdicts(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp_before = faultlib.tmp_entries()
+        # Only this area's names: other runs on the machine make kvmcheck-* entries meanwhile.
+        cls.tmp_before = faultlib.tmp_entries("kvmcheck-upstream")
         cls.tmp = tempfile.mkdtemp(prefix="kc-upstream-fault.")
         ub = write_fake_build(os.path.join(cls.tmp, "ub"))
         cls.stage = upstream.stage(str(BUILD), "x86_64", upstream.parse_suites("upstream"), ub,
@@ -124,7 +125,7 @@ class UpstreamVerdicts(unittest.TestCase):
         self.assertEqual(v, "FAIL")
         self.assertIn("TIMEOUT after 8 s", why)
         self.assertEqual(faultlib.stray_processes(f"{MARK}hang"), [])
-        self.assertEqual(faultlib.stray_processes("sleep 300"), [])
+        self.assertEqual(faultlib.stray_processes("sleep 307"), [])
 
     def test_build_failure_is_a_row_with_the_compiler_error(self):
         v, why = self.verdict("x86/nobuild_test")
@@ -147,7 +148,7 @@ class UpstreamVerdicts(unittest.TestCase):
         self.assertEqual(meta["subtests"], ["skip_test"])
 
     def test_no_temporaries_left(self):
-        self.assertEqual(faultlib.tmp_entries() - self.tmp_before, set())
+        self.assertEqual(faultlib.tmp_entries("kvmcheck-upstream") - self.tmp_before, set())
 
 
 class UpstreamInputs(unittest.TestCase):
