@@ -148,8 +148,12 @@ review: all
 # its rule run on it (scripts/kvmcheck/mutants.py). MUTANTS, BASE and MUTANTS_OUT reach it through
 # the environment, quoted as data.
 .PHONY: mutants
+ifneq ($(filter mutants,$(MAKECMDGOALS)),)
+ifneq ($(ARCH),x86_64)
+$(error make mutants: ARCH=x86_64 only (the mutants patch x86 KVM))
+endif
+endif
 mutants: all
-	@test "$(ARCH)" = x86_64 || { echo "make mutants: ARCH=x86_64 only (the mutants patch x86 KVM)" >&2; exit 2; }
 	PYTHONPATH=scripts python3 -m kvmcheck.mutants --build-dir "$(O)" \
 		$(if $(MUTANTS_OUT),--out "$$MUTANTS_OUT") $(if $(filter 1,$(KASAN)),--kasan) \
 		$${MUTANTS:+--select "$$MUTANTS"}
