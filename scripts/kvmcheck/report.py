@@ -339,7 +339,9 @@ def load_matrix(path, expect_dir=None, with_logs=True):
         for c in cells:
             if c.test not in order:
                 order.append(c.test)
-            c.log = _cap(blocks.get(c.test))
+            # The runner indents a test's own TAP by four: shown alone, it needs none.
+            block = blocks.get(c.test)
+            c.log = _cap([x[4:] if x.startswith("    ") else x for x in block] if block else None)
             if c.verdict == "CRASH" or c.bad():
                 c.kernel_log = kernel_excerpt(cv.console, c)
             view.cells[(c.test, col.line)] = c
