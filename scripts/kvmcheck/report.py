@@ -1000,16 +1000,22 @@ def render(p):
     if m:
         s = m.summary or {}
         unexpected = s.get("unexpected") or []
-        verdict = ("every verdict as expect/ says" if not unexpected else
-                   f"{len(unexpected)} verdict(s) not as expect/ says") + \
+        # Said from the cells themselves, never from a summary a file may lack (a shard).
+        odd = [c for c in m.cells.values() if not c.as_expected]
+        odd_lines = sorted({c.line for c in odd})
+        verdict = ("every verdict as expect/ says" if not odd else
+                   f"{len(odd)} cell(s) not as expect/ says, on {', '.join(odd_lines)}") + \
             ("" if m.complete else "; INCOMPLETE: a kernel line was not tested")
+        if not any(c.verdict not in ("BOOT-ERROR", "NOT-RUN") for c in m.cells.values()):
+            verdict += "; nothing was tested"
         body.append(render_changes(p))
         body.append('<section id="matrix"><h2>Matrix</h2>'
                     f'<p class="muted small">{e(m.path)} '
                     f'({e(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(m.mtime)))})</p>'
-                    f'<p class="verdict-line" id="matrix-verdict">{e(verdict)}; '
-                    f'{e(s.get("passed", "-"))} passed, {e(s.get("failed", "-"))} failed, '
-                    f'{e(s.get("skipped", "-"))} skipped (subtests)</p>')
+                    f'<p class="verdict-line" id="matrix-verdict">{e(verdict)}'
+                    + (f'; {e(s["passed"])} passed, {e(s.get("failed"))} failed, '
+                       f'{e(s.get("skipped"))} skipped (subtests)' if "passed" in s else "")
+                    + '</p>')
         body.append(render_grid(m, data))
         if unexpected:
             body.append("<h3>Not as expect/ says</h3><ul class='plain small'>" +

@@ -283,6 +283,18 @@ class TestPage(Fixture):
         self.assertIn('href="https://lore.kernel.org/x"', html)
         self.assertIn("no baseline", html)
 
+    def test_verdict_line_comes_from_the_cells(self):
+        """A shard has no summary: the page's verdict is the cells', never 'as expected' by
+        default; a matrix where no kernel ran a test says nothing was tested."""
+        f = self.matrix("m", {"sid": dict(GOOD, **{"x86/eoi": ("FAIL", "storm", {})})})
+        html = self.page(matrix_path=str(f.parent / "matrix-sid.json"), history=False,
+                         expect_dir=str(self.expect))
+        self.assertIn('id="matrix-verdict">1 cell(s) not as expect/ says, on sid</p>', html)
+        f = self.matrix("n", {"sid": None})
+        html = self.page(matrix_path=str(f), history=False)
+        self.assertRegex(html, r'id="matrix-verdict">1 cell\(s\) not as expect/ says, on sid; '
+                               r'INCOMPLETE: a kernel line was not tested; nothing was tested')
+
     def test_review_and_mutants_sections(self):
         html = self.page(review_path=str(SAMPLES / "review.json"),
                          mutants_path=str(SAMPLES / "mutants.json"))
