@@ -301,10 +301,14 @@ class Lava(unittest.TestCase):
                 (Path(t) / k.lower()).write_bytes(b"")
                 text = text.replace(f"@{k}_URL@", f"file://{t}/{k.lower()}")
             job.write_text(text)
-            rc, out, err = faultlib.run(["lava-run", "--validate", "--device",
-                                         TOP / "lava/qemu-device.yaml", "--job-id",
-                                         f"kvmcheck-v{os.getpid()}", "--output-dir",
-                                         Path(t) / "v", job], timeout=300)
+            jobid = f"kvmcheck-v{os.getpid()}"
+            try:
+                rc, out, err = faultlib.run(["lava-run", "--validate", "--device",
+                                             TOP / "lava/qemu-device.yaml", "--job-id", jobid,
+                                             "--output-dir", Path(t) / "v", job], timeout=300)
+            finally:
+                # A validation leaves the dispatcher's scratch directory of the job behind.
+                shutil.rmtree(f"/var/lib/lava/dispatcher/tmp/{jobid}", ignore_errors=True)
             self.assertEqual(rc, 0, out[-2000:] + err)
             self.assertIn('"Job finished correctly"', out + err)
 
