@@ -7,6 +7,8 @@ older page stays as it was; four reports at once on one results directory never 
 page or keep a run twice in history/; a kept run that is unusable is named on the page, not
 fatal; a page that cannot be written never changes a matrix's verdict; the browser check ends a
 browser that does not answer or dies, within its bound, and leaves no process or profile."""
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -170,6 +172,21 @@ class ReportFault(unittest.TestCase):
         self.assertEqual(rc, 1, out + err)              # the sample has unexpected verdicts
         self.assertEqual(out.splitlines()[-2], f"report: {self.res / 'report.html'}")
         self.assertTrue((self.res / "report.html").read_text().rstrip().endswith("</html>"))
+
+
+    def test_review_prints_the_page_before_its_verdict(self):
+        sys.path.insert(0, str(faultlib.SCRIPTS))
+        from kvmcheck import review
+        rep = {"schema": "kvmcheck-review/2", "input": "x.mbox", "base": "debian",
+               "base_src": None, "kernels": {}, "patches": []}
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = review.report(rep, str(self.res), code=4)
+        lines = out.getvalue().splitlines()
+        self.assertEqual(rc, 4)
+        self.assertEqual(lines[-2], f"report: {self.res / 'report.html'}")
+        self.assertIn("no patch found", lines[-1])
+        self.assertIn("nothing was reviewed", (self.res / "report.html").read_text())
 
 
 class BrowserCheckFault(unittest.TestCase):
