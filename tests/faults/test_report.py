@@ -217,8 +217,8 @@ class BrowserCheckFault(unittest.TestCase):
         self.assertEqual(faultlib.stray_processes(marker), [], "the browser outlived the check")
 
     def test_browser_that_never_answers_is_a_failure_within_the_bound(self):
-        marker = f"kvmcheck-fake-chromium-{os.getpid()}-hang"
-        rc, out, err, secs = self.check(self.fake(f'exec sleep 300 # {marker}'))
+        marker = f"sleep 299.{os.getpid()}"      # the hung browser's command line, unique
+        rc, out, err, secs = self.check(self.fake(f"exec {marker}"))
         self.assertEqual(rc, 1, out + err)
         self.assertIn("not ok - browser session: the check took more than 6 s", out)
         self.assertRegex(out.splitlines()[-1], r"^0 passed, 1 failed, \d+ skipped$")
