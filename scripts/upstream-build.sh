@@ -150,8 +150,8 @@ fetch_source() {
 case $spec in
 bookworm | trixie | sid)
 	fetch_source "$spec"
-	key=$( (printf '%s\n' "$arch"; printf '%s\n' "$tests" | tr ' ' '\n' | LC_ALL=C sort -u) |
-		sha256sum | cut -c1-12)
+	key=$( (printf '%s\n' "$arch"; printf '%s\n' "$tests" | tr ' ' '\n' | grep -v '^$' |
+		LC_ALL=C sort -u) | sha256sum | cut -c1-12)
 	[ -n "$out" ] || out=$cache/${srcid// /-}-$arch-$key
 	;;
 *)
