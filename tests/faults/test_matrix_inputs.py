@@ -309,7 +309,8 @@ class TestParallelSafety(Base):
         self.assertEqual(rcs, [0] * 4)
         self.assertEqual(bad, [])
         self.assertEqual(sorted(p.name for p in self.out.iterdir()),
-                         ["matrix-junit.xml", "matrix.json"], "temporaries left behind")
+                         ["history", "matrix-junit.xml", "matrix.json", "report.html"],
+                         "temporaries left behind")
 
 
 class TestBuildsAndHelp(Base):
