@@ -236,9 +236,12 @@ class Interrupted(QemuTargetCase):
         qemu = f"qemu-system-x86_64 .*{re.escape(str(self.work))}"
         for sig in (signal.SIGTERM, signal.SIGINT):
             env = dict(os.environ, **self.env)
+            # A job started in the background by a script inherits SIGINT ignored (and Python
+            # then installs no handler): give the run the disposition a terminal's Ctrl-C meets.
             p = subprocess.Popen([RUN_TESTS, "--target", "qemu:sid", "--build-dir", build],
                                  env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, text=True)
+                                 stderr=subprocess.PIPE, text=True,
+                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
             try:
                 deadline = time.monotonic() + 300
                 while not faultlib.stray_processes(qemu) and time.monotonic() < deadline:

@@ -290,9 +290,11 @@ class TestInterrupt(ReviewFault):
         s = self.series(mail("KVM: x86: slow", diff("arch/x86/kvm/lapic.c", LAPIC, LAPIC + "SLOW-BUILD\n")))
         p = subprocess.Popen([str(REVIEW), "--out", str(self.out), "--build-dir", str(self.build),
                               "--base", str(self.tree), str(s)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                             # A background job inherits SIGINT ignored: give it a terminal's.
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         journal = self.tree / ".kvmcheck-review-journal"
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300
         while not journal.exists() and time.monotonic() < deadline and p.poll() is None:
             time.sleep(0.1)
         if not journal.exists():
