@@ -187,5 +187,112 @@ class UpstreamInputs(unittest.TestCase):
             shutil.rmtree(d)
 
 
+# Reviewer mode's strongest proof: a series that adds a selftest and the change it tests shows
+# that selftest FAIL before and PASS after. The base is Debian's linux-source-7.2 (hard-linked,
+# never written) with a KVMCHECK_KERNEL hook naming bookworm's 6.1 kernel; patch 1 adds an
+# upstream-style selftest that wants KVM_CAP_X2APIC_API to advertise
+# KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST (7.2 has it, 6.1 does not), patch 2 stands for the
+# kernel change: it moves the hook to sid's 7.2. The selftest is built from the after tree and
+# runs on both kernels: two QEMU boots.
+SELFTEST = """\
+// SPDX-License-Identifier: GPL-2.0-only
+/* KVM_CAP_X2APIC_API must advertise KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST. */
+#include "kvm_util.h"
+#include "kselftest.h"
+
+int main(void)
+{
+\tint caps = kvm_check_cap(KVM_CAP_X2APIC_API);
+
+\tksft_print_header();
+\tksft_set_plan(1);
+\tksft_test_result(caps & KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST,
+\t\t\t "suppress_eoi_broadcast advertised (KVM_CAP_X2APIC_API = %#x)\\n", caps);
+\tksft_finished();
+}
+"""
+
+
+def _mail(n, total, subject, diffs):
+    return (f"From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n"
+            f"From: kvmcheck <kvmcheck@localhost>\nDate: Tue, 1 Dec 2026 04:00:00 +0000\n"
+            f"Subject: [PATCH {n}/{total}] {subject}\n\n{subject}.\n---\n" + "".join(diffs) +
+            "--\n2.39.5\n\n")
+
+
+def _diff(rel, old, new):
+    import difflib
+    a = old.splitlines(keepends=True)
+    b = new.splitlines(keepends=True)
+    head = f"diff --git a/{rel} b/{rel}\n" + ("new file mode 100644\n" if not old else "")
+    body = "".join(difflib.unified_diff(a, b, "/dev/null" if not old else f"a/{rel}", f"b/{rel}"))
+    return head + body
+
+
+@unittest.skipUnless(os.environ.get("KVMCHECK_UPSTREAM_REVIEW", "1") != "0" and
+                     (BUILD / "tests.list").exists(), "KVMCHECK_UPSTREAM_REVIEW=0 or no build")
+class UpstreamReviewProof(unittest.TestCase):
+    REL = "x86/suppress_eoi_cap_test"
+
+    def test_series_own_selftest_fails_before_passes_after(self):
+        tmp = tempfile.mkdtemp(prefix="kc-upstream-review.")
+        try:
+            self._run(tmp)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _run(self, tmp):
+        # sid's source, fetched (and one small test built) the way the matrix does it.
+        ub = upstream.build("sid", "x86_64", tests=["guest_print_test"])
+        src = os.path.join(os.path.dirname(ub.path), "src",
+                           ub.source.replace(" ", "-"))
+        self.assertTrue(os.path.isfile(os.path.join(src, ".kvmcheck-complete")), src)
+        base = os.path.join(tmp, "base")
+        rc, _, err = faultlib.run(["cp", "-al", src, base])
+        self.assertEqual(rc, 0, err)
+        os.unlink(os.path.join(base, ".kvmcheck-complete"))
+        with open(os.path.join(base, "KVMCHECK_KERNEL"), "w", encoding="utf-8") as f:
+            f.write("bookworm\n")
+        mk = os.path.join("tools", "testing", "selftests", "kvm", "Makefile.kvm")
+        with open(os.path.join(base, mk), encoding="utf-8") as f:
+            old_mk = f.read()
+        new_mk = old_mk.replace("TEST_GEN_PROGS_x86 += x86/xapic_state_test\n",
+                                "TEST_GEN_PROGS_x86 += x86/xapic_state_test\n"
+                                f"TEST_GEN_PROGS_x86 += {self.REL}\n", 1)
+        self.assertNotEqual(old_mk, new_mk)
+        series = os.path.join(tmp, "series")
+        os.makedirs(series)
+        with open(os.path.join(series, "0001-selftest.patch"), "w", encoding="utf-8") as f:
+            f.write(_mail(1, 2, "KVM: selftests: x86: check that suppress-EOI-broadcast is advertised",
+                          [_diff(f"tools/testing/selftests/kvm/{self.REL}.c", "", SELFTEST),
+                           _diff("tools/testing/selftests/kvm/Makefile.kvm", old_mk, new_mk)]))
+        with open(os.path.join(series, "0002-fix.patch"), "w", encoding="utf-8") as f:
+            f.write(_mail(2, 2, "KVM: x86: advertise KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST",
+                          [_diff("KVMCHECK_KERNEL", "bookworm\n", "sid\n")]))
+        out = os.path.join(tmp, "out")
+        rc, stdout, err = faultlib.run(
+            [faultlib.SCRIPTS / "review.sh", "--out", out, "--base", base, "--build-dir",
+             BUILD, "--suite", "upstream", series], timeout=1800)
+        with open(os.path.join(out, "review.json"), encoding="utf-8") as f:
+            rep = json.load(f)
+        rows = [r for p in rep["patches"] for r in p["rows"]]
+        name = upstream.PREFIX + self.REL
+        mine = [r for r in rows if r["test"] == name]
+        self.assertTrue(mine, f"{name} not reviewed: {stdout[-2000:]} {err[-2000:]}")
+        for r in mine:
+            self.assertEqual((r["before"], r["after"], r["change"]), ("FAIL", "PASS", "proven"),
+                             r)
+            self.assertEqual(r["how"], "the series' own selftest")
+        self.assertIn("suppress_eoi_broadcast advertised", mine[0]["before_reason"] or "")
+        self.assertEqual(rc, 0, err[-2000:])
+        # The base was never written: the series went to a copy.
+        self.assertFalse(os.path.exists(os.path.join(base, "tools", "testing", "selftests", "kvm",
+                                                     self.REL + ".c")))
+        with open(os.path.join(base, "KVMCHECK_KERNEL"), encoding="utf-8") as f:
+            self.assertEqual(f.read(), "bookworm\n")
+        self.assertEqual([x for x in os.listdir(os.path.join(out, "review"))
+                          if x.startswith("after-src-")], [])
+
+
 if __name__ == "__main__":
     unittest.main()
