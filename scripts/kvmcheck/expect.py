@@ -9,6 +9,9 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from .results import COLUMN_VERDICTS, combine
+
+# What a rule may expect: a verdict, or FLAKY (--repeat runs that failed some, not all).
+RULE_VERDICTS = COLUMN_VERDICTS + ("FLAKY",)
 from .util import InputError
 
 
@@ -64,9 +67,12 @@ class Expect:
                 raise InputError(f"{where}: want 'TEST[:SUBTEST] VERDICT reason', got '{text}' "
                                  "(every expectation needs its reason)")
             verdicts = tuple(parts[1].split("|"))
-            bad = [v for v in verdicts if v not in COLUMN_VERDICTS]
+            bad = [v for v in verdicts if v not in RULE_VERDICTS]
             if bad:
-                raise InputError(f"{where}: unknown verdict {bad[0]} (use {', '.join(COLUMN_VERDICTS)})")
+                raise InputError(f"{where}: unknown verdict {bad[0]} (use {', '.join(RULE_VERDICTS)})")
+            if "FLAKY" in verdicts and ":" in parts[0]:
+                raise InputError(f"{where}: FLAKY names a test, not a subtest (runs are counted "
+                                 "per test)")
             rules.append(Rule(parts[0], verdicts, parts[2], where))
 
     def lookup(self, name):
@@ -89,6 +95,19 @@ class Expect:
             if r.pattern == "*":
                 return r.verdicts, r.reason
         return None
+
+
+def is_flaky(test):
+    """A test run N times (--repeat) that failed some of its runs, not all."""
+    runs, failed = test.extra.get("runs"), test.extra.get("failed_runs")
+    return isinstance(runs, int) and isinstance(failed, int) and 0 < failed < runs
+
+
+def flaky_rule_holds(verdicts, test):
+    """FLAKY (a test known to fail now and then, its bug in the reason) is as expected when
+    the test passed every run, or failed some runs and passed others; failing every run is a
+    real failure, never excused as a flake."""
+    return "FLAKY" in verdicts and (test.verdict == "PASS" or is_flaky(test))
 
 
 def test_rule_for_subtests(rule):
@@ -160,11 +179,14 @@ def judge_column(line, status, reason, run, expect):
     cells = []
     for t in run.tests:
         subs = []
+        test_rule = expect.lookup(t.name)
+        excused = test_rule is not None and flaky_rule_holds(test_rule[0], t)
         for s in t.subtests:
             full = f"{t.name}:{s.name}"
-            exp = (expect.lookup(full) or test_rule_for_subtests(expect.lookup(t.name))
+            exp = (expect.lookup(full) or test_rule_for_subtests(test_rule)
                    or (("PASS",), None))
-            ok = s.verdict in exp[0]
+            # A flaking test's subtests fail in some runs: the test's FLAKY rule covers them.
+            ok = s.verdict in exp[0] or (excused and s.verdict in ("PASS", "FAIL"))
             subs.append(SubCell(s.name, s.verdict, s.reason, "|".join(exp[0]), exp[1], ok))
             if ok:
                 counts["passed" if s.verdict == "PASS" else "skipped"] += 1
@@ -181,7 +203,7 @@ def judge_column(line, status, reason, run, expect):
                 exp = ((combine(s.verdict for s in subs),), None)
             else:
                 exp = ((combine(s.expected.split("|")[0] for s in subs) if subs else "PASS",), None)
-        ok = t.verdict in exp[0]
+        ok = t.verdict in exp[0] or excused
         # A test's own verdict counts on its own only where no subtest shows it: no subtests,
         # or a TIMEOUT/CRASH/exit failure that every subtest line missed.
         if not subs:

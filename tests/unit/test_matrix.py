@@ -126,6 +126,26 @@ class TestEvaluate(Base):
         self.assertTrue(any("x86/feature:a: PASS, expected SKIP" in u for u in col.unexpected))
 
 
+    def flaky_run(self, failed_runs, runs=4):
+        run = runner_json("7.2", {"x86/mixed": (
+            "FAIL" if failed_runs else "PASS", "flaky" if failed_runs else None,
+            {"old": ("PASS", None), "new": ("FAIL" if failed_runs else "PASS", None)})})
+        run["tests"][0].update(runs=runs, failed_runs=failed_runs)
+        return parse_run(run, "flaky")
+
+    def test_flaky_rule_excuses_a_test_that_failed_some_runs_only(self):
+        self.write("expect/new.txt", "x86/mixed FLAKY https://bugs.example/1 loses a race under TCG\n")
+        rules = ex.Expect.load(str(self.expect), "new")
+        for failed, ok in ((0, True), (1, True), (3, True), (4, False)):
+            col = ex.judge_column("new", "ok", None, self.flaky_run(failed), rules)
+            self.assertEqual(col.as_expected, ok, (failed, col.unexpected))
+
+    def test_flaky_names_a_test_not_a_subtest(self):
+        self.write("expect/new.txt", "x86/mixed:new FLAKY https://bugs.example/1 races\n")
+        with self.assertRaisesRegex(InputError, "FLAKY names a test"):
+            ex.Expect.load(str(self.expect), "new")
+
+
 class TestMerge(Base):
     def test_two_shards_make_one_table_json_and_junit(self):
         self.write("expect/old.txt", "x86/feature:* SKIP predates FEATURE\nx86/mixed:new SKIP needs 7.x\n")
