@@ -40,7 +40,7 @@ bzImage:
 \t@cat arch/x86/kvm/lapic.c > $(OUT)/arch/$(ARCH)/boot/$@
 modules:
 \t@if grep -q BUILD-ERROR arch/x86/kvm/lapic.c; then echo "arch/x86/kvm/lapic.c:2: error: expected ';'"; exit 1; fi
-\t@if grep -q SLOW-BUILD arch/x86/kvm/lapic.c; then sleep 97; fi
+\t@s=$$(sed -n 's/.*SLOW-BUILD-\\([0-9]*\\).*/\\1/p' arch/x86/kvm/lapic.c); if [ -n "$$s" ]; then sleep 97.$$s; fi
 modules_install:
 \t@mkdir -p $(INSTALL_MOD_PATH)/lib/modules/7.2.0-fake
 """
@@ -290,7 +290,10 @@ class TestInterrupted(MutantsFault):
     def test_sigterm_during_a_build_reverts_and_stops_it(self):
         """SIGTERM to make mutants while kernel-build.sh builds a mutant: exit 130 within
         seconds, the build's processes gone, the mutant reverted from the base tree."""
-        self.add("m-slow", "int eoi;", "int eoi; /* SLOW-BUILD */")
+        # A sleep of its own: another run of this suite (make check elsewhere) sleeps too.
+        tag = f"{os.getpid() % 100000:05d}"
+        sleeper = f"sleep 97.{tag}"
+        self.add("m-slow", "int eoi;", f"int eoi; /* SLOW-BUILD-{tag} */")
         base = self.tmp / "base-run.json"
         base.write_text(json.dumps({"kernel": "7.2.0-fake", "tests": [
             {"name": t, "verdict": "PASS", "subtests": [{"name": x, "verdict": "PASS"} for x in subs]}
@@ -303,16 +306,16 @@ class TestInterrupted(MutantsFault):
                              stdin=subprocess.DEVNULL)
         self.addCleanup(lambda: p.poll() is None and (p.kill(), p.communicate()))
         deadline = time.monotonic() + 60
-        while not faultlib.stray_processes("sleep 97") and time.monotonic() < deadline:
+        while not faultlib.stray_processes(sleeper) and time.monotonic() < deadline:
             time.sleep(0.2)
-        self.assertTrue(faultlib.stray_processes("sleep 97"), "the mutant build never started")
+        self.assertTrue(faultlib.stray_processes(sleeper), "the mutant build never started")
         t0 = time.monotonic()
         p.send_signal(signal.SIGTERM)
         out, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 130, out + err)
         self.assertLess(time.monotonic() - t0, 45)
         self.assertIn("mutants: interrupted", err)
-        self.assertEqual(faultlib.stray_processes("sleep 97"), [], "the build outlived make mutants")
+        self.assertEqual(faultlib.stray_processes(sleeper), [], "the build outlived make mutants")
         self.assert_nothing_left()
 
 
