@@ -72,6 +72,8 @@ stage qemu-sid ./run_tests.sh --target qemu:sid -j 2 --results "$out/qemu-sid" \
 stage matrix bash -c 'o=$1/matrix; mkdir -p "$o"
 	for k in bookworm sid; do ./scripts/matrix.sh --out "$o" "$k" >"$o/table-$k.txt" || true; done
 	./scripts/matrix.sh --out "$o" --merge "$o/matrix-bookworm.json" "$o/matrix-sid.json"' _ "$out"
+# The upstream KVM selftests' flow (build from sid's source, bridge, runner, expect/) on three of them.
+stage upstream env KVMCHECK_UPSTREAM_TESTS="x86/xapic_state_test x86/userspace_io_test guest_print_test" ./scripts/matrix.sh --suite upstream --out "$out/upstream" sid
 if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
 	stage host ./run_tests.sh --target host -j 2 --results "$out/host" \
 		--json "$out/host.json" --junit "$out/host-junit.xml"
