@@ -34,6 +34,8 @@
 # Exit status: 0 built (some tests may have failed to build: failed.tsv), 2 bad usage or not a
 # kernel tree, 3 fetch, headers or library build failed (nothing built; the reason on stderr).
 set -euo pipefail
+# set -e ends the script on a command nobody expected to fail: say where, never exit silently.
+trap 'rc=$?; printf "%s: line %s: unexpected failure (exit %s)\n" "${0##*/}" "$LINENO" "$rc" >&2; exit 3' ERR
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
