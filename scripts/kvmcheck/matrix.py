@@ -409,6 +409,25 @@ def run_suite(kdir, line, build_dir, runner_args, logdir, timeout):
                                echo=False)
 
 
+KEEP_LOG_RUNS = 5
+
+
+def prune_logs(logroot, line_id, current, keep=KEEP_LOG_RUNS):
+    """Keep the newest KEEP runs' logs of one line. Only older directories go: a matrix running
+    beside this one made its directory just now, so it is among the newest and stays."""
+    pat = re.compile(re.escape(line_id) + r"\.[A-Za-z0-9_]{8}")
+    runs = []
+    for name in os.listdir(logroot):
+        path = os.path.join(logroot, name)
+        if pat.fullmatch(name) and path != current and os.path.isdir(path):
+            try:
+                runs.append((os.stat(path).st_mtime, path))
+            except FileNotFoundError:
+                continue
+    for _, path in sorted(runs, reverse=True)[keep - 1:]:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def run_line(line, opts, builds, out):
     """One column, start to end; never raises for the kernel's sake: whatever happens to it
     becomes the column."""
@@ -425,6 +444,7 @@ def run_line(line, opts, builds, out):
     # shards side by side) never removes or interleaves these logs.
     logdir = tempfile.mkdtemp(dir=logroot, prefix=f"{line.id}.")
     os.chmod(logdir, 0o755)
+    prune_logs(logroot, line.id, logdir)
     col.logs = logdir
     kdir = None
     if line.kind != "host":

@@ -146,6 +146,23 @@ class TestEvaluate(Base):
             ex.Expect.load(str(self.expect), "new")
 
 
+class TestLogs(Base):
+    def test_old_runs_of_a_line_are_pruned_others_kept(self):
+        root = Path(self.tmp.name) / "logs"
+        root.mkdir()
+        olds = []
+        for i in range(8):
+            d = Path(tempfile.mkdtemp(dir=root, prefix="sid+kvm_amd.npt=0."))
+            os.utime(d, (i, i))
+            olds.append(d)
+        other = Path(tempfile.mkdtemp(dir=root, prefix="sid."))
+        os.utime(other, (0, 0))
+        current = Path(tempfile.mkdtemp(dir=root, prefix="sid+kvm_amd.npt=0."))
+        mx.prune_logs(str(root), "sid+kvm_amd.npt=0", str(current))
+        self.assertTrue(current.exists() and other.exists())
+        self.assertEqual([d.exists() for d in olds], [False] * 4 + [True] * 4)
+
+
 class TestMerge(Base):
     def test_two_shards_make_one_table_json_and_junit(self):
         self.write("expect/old.txt", "x86/feature:* SKIP predates FEATURE\nx86/mixed:new SKIP needs 7.x\n")
