@@ -179,18 +179,6 @@ trap "rm -rf '$work'" EXIT
 log=$work/build.log
 jobs=$(nproc)
 
-msg "# upstream: headers_install of $srcid ($karch)"
-# A tree built in place (bisect builds there) refuses an O= object tree: its own objects are
-# already there, and headers_install adds nothing to it but the installed copy.
-hdrobj=(O="$work/hdrobj")
-[ -f "$src/.config" ] && hdrobj=()
-if ! make -C "$src" -s ARCH="$karch" "${hdrobj[@]}" INSTALL_HDR_PATH="$work/hdr" \
-	headers_install >"$work/headers.log" 2>&1; then
-	cat "$work/headers.log" >&2
-	die 3 "headers_install of $srcid failed (above)"
-fi
-rm -rf "$work/hdrobj"
-
 kvm=$src/tools/testing/selftests/kvm
 mk=(make -C "$kvm" -k -j"$jobs" ARCH="$karch" CROSS_COMPILE="$cross" OUTPUT="$work/obj"
 	KHDR_INCLUDES="-isystem $work/hdr/include" INSTALL_HDR_PATH="$work/hdr"
@@ -215,10 +203,23 @@ if [ -n "$tests" ]; then
 		fi
 	done
 	want=${want%$'\n'}
-	[ -n "$want" ] || die 2 "--tests: none of them is a $arch test of $srcid"
+	[ -n "$want" ] || die 2 "--tests: $srcid has no $arch test named $(tr '\n' ' ' <"$work/absent.list")"
 else
 	want=$(cat "$work/all.list")
 fi
+# The listing needs no headers: a selection this source lacks is refused before this.
+msg "# upstream: headers_install of $srcid ($karch)"
+# A tree built in place (bisect builds there) refuses an O= object tree: its own objects are
+# already there, and headers_install adds nothing to it but the installed copy.
+hdrobj=(O="$work/hdrobj")
+[ -f "$src/.config" ] && hdrobj=()
+if ! make -C "$src" -s ARCH="$karch" "${hdrobj[@]}" INSTALL_HDR_PATH="$work/hdr" \
+	headers_install >"$work/headers.log" 2>&1; then
+	cat "$work/headers.log" >&2
+	die 3 "headers_install of $srcid failed (above)"
+fi
+rm -rf "$work/hdrobj"
+
 msg "# upstream: building $(printf '%s\n' "$want" | wc -l) $arch tests of $srcid"
 targets=()
 while read -r t; do [ -z "$t" ] || targets+=("$work/obj/$xdir/$t"); done <<<"$(sed -n 's|^x86/||p' <<<"$want")"
