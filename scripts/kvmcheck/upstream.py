@@ -24,7 +24,6 @@ Exit status: 0, 2 bad input (named), 3 the source could not be fetched or nothin
 import argparse
 import contextlib
 import fnmatch
-import hashlib
 import os
 import re
 import shutil
@@ -544,10 +543,6 @@ def count_column(col):
     return c
 
 
-def key_of(*parts):
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:12]
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="kvmcheck.upstream", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -564,6 +559,8 @@ def main(argv=None):
     ls.add_argument("--full", action="store_true")
     a = ap.parse_args(argv)
     try:
+        if a.cmd in ("list", "stage") and a.arch not in QUICK:
+            raise InputError(f"--arch {a.arch}: x86_64 or riscv64")
         if a.cmd == "summary":
             from .results import read_json
             for path in a.files:
@@ -583,18 +580,20 @@ def main(argv=None):
         if a.cmd == "list":
             print("all" if a.full else "\n".join(QUICK[a.arch]))
             return 0
-        if a.arch not in QUICK:
-            raise InputError(f"--arch {a.arch}: x86_64 or riscv64")
         suites = parse_suites(a.suites)
         if os.path.exists(a.out) and os.listdir(a.out):
             raise InputError(f"--out {a.out}: not empty")
         ub = None
-        if "upstream" in suites:
-            tree = os.path.isdir(a.source)
-            ub = build(a.source, a.arch, full=suites.full,
-                       out=os.path.join(a.out + ".upstream-build") if tree else None)
-            util.msg("# " + describe(ub))
-        print(stage(os.path.abspath(a.build_dir), a.arch, suites, ub, a.out))
+        # A tree's build is no cache entry: its binaries are linked into the stage, then it goes.
+        tree_out = a.out.rstrip("/") + ".upstream-build" if os.path.isdir(a.source) else None
+        try:
+            if "upstream" in suites:
+                ub = build(a.source, a.arch, full=suites.full, out=tree_out)
+                util.msg("# " + describe(ub))
+            print(stage(os.path.abspath(a.build_dir), a.arch, suites, ub, a.out))
+        finally:
+            if tree_out:
+                shutil.rmtree(tree_out, ignore_errors=True)
         return 0
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
