@@ -340,6 +340,7 @@ def staged(build_dir, arch, suites, source, *, tests=None, parent=None, log=None
            tree_out=None):
     """stage() in a fresh directory under PARENT (default: beside the build), removed when the
     block ends; yields (path, UpstreamBuild or None). Only kvmcheck selected: the build itself."""
+    suites = suites or Suites()     # a caller's Options made without a selector: kvmcheck
     if "upstream" not in suites:
         yield build_dir, None
         return
