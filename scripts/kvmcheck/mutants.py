@@ -3,7 +3,7 @@
 
     PYTHONPATH=scripts python3 -m kvmcheck.mutants [--base BASE] [--build-dir DIR] [--out DIR]
         [--select GLOB]... [--no-quick] [--base-json FILE] [--kasan] [--keep-kernels] [--list]
-        [MUTANT_DIR]
+        [--budget S] [MUTANT_DIR]
 
 MUTANT_DIR (default mutants/) holds one kernel patch per mutant, NAME.patch, each breaking one
 rule a test claims to check. Its header, before the diff, says which:
@@ -26,6 +26,10 @@ cannot kill anything. --list prints each mutant, its status and the tests it wou
 builds nothing. Cells (mutant x test): KILLED (a subtest that passed or skipped on the base
 fails), TIMEOUT and CRASH (killed, shown apart), SURVIVED (no such failure), SKIPPED (the whole
 test skipped), BASE-FAIL (the test fails on the base: no verdict), '-' (not run).
+
+Mutants run in the order the --select globs name them (file name order within a glob), so with
+--budget S (no mutant is started after S seconds; the rest are NOT-RUN, not counted) or an
+interrupt (the report is still written, exit 130) the ones that matter most have run.
 
 Written to --out (default results/mutants): mutants.txt (the table, the kills and the scores),
 mutants.json, mutants-junit.xml, and per mutant its build log and QEMU logs under work/. A mutant
@@ -135,8 +139,11 @@ def load_mutants(mdir, globs):
         raise InputError(f"{mdir}: no such directory (the mutant patches)")
     files = sorted(f for f in os.listdir(mdir) if f.endswith(".patch"))
     if globs:
-        chosen = [f for f in files if any(fnmatch.fnmatchcase(f[:-len(".patch")], g) or
-                                          fnmatch.fnmatchcase(f, g) for g in globs)]
+        # In the order the globs name them: the mutants that matter most run first.
+        chosen = []
+        for g in globs:
+            chosen += [f for f in files if f not in chosen and
+                       (fnmatch.fnmatchcase(f[:-len(".patch")], g) or fnmatch.fnmatchcase(f, g))]
         if not chosen:
             raise InputError(f"--select {' '.join(globs)}: matches none of the {len(files)} "
                              f"mutants in {mdir}")
@@ -383,7 +390,8 @@ def render(rep, ms):
     killed = sum(m.status == "KILLED" for m in counted)
     out.append(f"{len(ms)} mutants: {killed} killed, {len(counted) - killed} survived, "
                f"{sum(m.status in ('NOT-BUILT', 'BOOT-ERROR') for m in ms)} not built or booted, "
-               f"{sum(m.status in ('EQUIVALENT', 'NEEDS', 'NOT-RUN') for m in ms)} not counted")
+               f"{sum(m.status in ('EQUIVALENT', 'NEEDS') for m in ms)} not counted, "
+               f"{sum(m.status == 'NOT-RUN' for m in ms)} not run")
     out.append(f"mutants: {rep['verdict']} (exit {rep['exit']})")
     return "\n".join(out)
 
@@ -411,7 +419,8 @@ def junit(ms):
 VERDICT_WORDS = {util.EXIT_OK: "every counted mutant was killed",
                  util.EXIT_FAILED: "a mutant survived",
                  util.EXIT_NOT_TESTED: "a kernel could not be built or booted",
-                 util.EXIT_EMPTY: "no mutant was counted"}
+                 util.EXIT_EMPTY: "no mutant was counted",
+                 util.EXIT_INTERRUPTED: "interrupted"}
 
 
 def report(rep, ms, out):
@@ -452,6 +461,7 @@ def parse(argv):
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--kasan", action="store_true")
     ap.add_argument("--keep-kernels", action="store_true")
+    ap.add_argument("--budget", type=int, metavar="S")
     ap.add_argument("mutant_dir", nargs="?", default=os.path.join(util.TOP, "mutants"))
     return ap.parse_args(argv)
 
@@ -557,8 +567,20 @@ def mutants(a, out, work):
         if bad:
             rep["base_reason"] = "failing on the base (cannot kill): " + " ".join(bad)
             say(rep["base_reason"])
-    for m in todo:
-        run_mutant(m, a, work, base_run)
+    t0 = time.monotonic()
+    for i, m in enumerate(todo):
+        if a.budget is not None and time.monotonic() - t0 > a.budget:
+            for rest in todo[i:]:
+                rest.status, rest.reason = "NOT-RUN", f"not started: the --budget of {a.budget} s was spent"
+            break
+        try:
+            run_mutant(m, a, work, base_run)
+        except KeyboardInterrupt:
+            # What ran is reported; the build and QEMU were stopped on the way here.
+            for rest in todo[i:]:
+                rest.status, rest.reason = "NOT-RUN", "interrupted"
+            rep["interrupted"] = True
+            break
     return rep, ms, True
 
 
@@ -579,7 +601,7 @@ def main(argv=None):
     except Listed:
         shutil.rmtree(work, ignore_errors=True)
         return util.EXIT_OK
-    rep["exit"] = exit_status(ms, base_ok)
+    rep["exit"] = util.EXIT_INTERRUPTED if rep.get("interrupted") else exit_status(ms, base_ok)
     rep["wall_s"] = round(time.monotonic() - t0, 1)
     rc = report(rep, ms, out)
     say(f"wall time {rep['wall_s']} s; {out}/mutants.txt, mutants.json, mutants-junit.xml")

@@ -272,7 +272,7 @@ class TestReuse(MutantsFault):
 
 class TestInterrupted(MutantsFault):
     def test_interrupt_during_a_boot_drops_the_kernel(self):
-        """Ctrl-C while a mutant's tests run: the interrupt goes through, the mutant kernel
+        """Ctrl-C while a mutant's tests run: what ran is reported, exit 130, the mutant kernel
         leaves the cache, the tree is as it was."""
         self.add("m-cap", "int eoi;", "int eoi; /* BREAK-CAP */")
         real = self.fake_run
@@ -283,13 +283,17 @@ class TestInterrupted(MutantsFault):
             return real(k, build_dir, tests, logdir, json_path)
 
         self.fake_run = interrupted
-        with self.assertRaises(KeyboardInterrupt):
-            self.main()
+        rc, out, err, rep = self.main()
+        self.assertEqual(rc, 130, out + err)
+        m = self.by_name(rep)["m-cap"]
+        self.assertEqual((m["status"], m["reason"]), ("NOT-RUN", "interrupted"))
+        self.assertIn("mutants: interrupted (exit 130)", out)
         self.assert_nothing_left()
 
     def test_sigterm_during_a_build_reverts_and_stops_it(self):
         """SIGTERM to make mutants while kernel-build.sh builds a mutant: exit 130 within
-        seconds, the build's processes gone, the mutant reverted from the base tree."""
+        seconds with the report written, the build's processes gone, the mutant reverted from
+        the base tree."""
         # A sleep of its own: another run of this suite (make check elsewhere) sleeps too.
         tag = f"{os.getpid() % 100000:05d}"
         sleeper = f"sleep 97.{tag}"
@@ -314,8 +318,34 @@ class TestInterrupted(MutantsFault):
         out, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 130, out + err)
         self.assertLess(time.monotonic() - t0, 45)
-        self.assertIn("mutants: interrupted", err)
+        self.assertIn("mutants: interrupted (exit 130)", out)
+        rep = json.loads((self.out / "mutants.json").read_text())
+        self.assertEqual(rep["mutants"][0]["status"], "NOT-RUN")
         self.assertEqual(faultlib.stray_processes(sleeper), [], "the build outlived make mutants")
+        self.assert_nothing_left()
+
+
+class TestOrderAndBudget(MutantsFault):
+    def test_select_order_is_run_order_and_budget_stops_starting(self):
+        """--select runs the mutants in the order its globs name them; past --budget no new one
+        starts, and those left are NOT-RUN, not counted, and said so."""
+        self.add("m-a", "int eoi;", "int eoi; /* BREAK-CAP a */")
+        self.add("m-b", "int eoi;", "int eoi; /* BREAK-CAP b */")
+        self.add("m-c", "int eoi;", "int eoi; /* BREAK-CAP c */")
+        real = self.fake_run
+
+        def slow(k, build_dir, tests, logdir, json_path):
+            time.sleep(1.2)
+            return real(k, build_dir, tests, logdir, json_path)
+
+        self.fake_run = slow
+        rc, out, err, rep = self.main("--select", "m-c m-*", "--budget", "1")
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual([m["name"] for m in rep["mutants"]], ["m-c", "m-a", "m-b"])
+        st = {m["name"]: m["status"] for m in rep["mutants"]}
+        self.assertEqual(st, {"m-c": "KILLED", "m-a": "NOT-RUN", "m-b": "NOT-RUN"})
+        self.assertIn("[m-a] NOT-RUN: not started: the --budget of 1 s was spent", out)
+        self.assertIn("3 mutants: 1 killed, 0 survived, 0 not built or booted, 0 not counted, 2 not run", out)
         self.assert_nothing_left()
 
 
