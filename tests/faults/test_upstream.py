@@ -187,6 +187,48 @@ class UpstreamInputs(unittest.TestCase):
             shutil.rmtree(d)
 
 
+class UpstreamMatrixColumn(unittest.TestCase):
+    """A line whose upstream tests cannot be built is NOT-RUN with upstream-build.sh's reason
+    (exit 3 of the script: nothing of that line was tested), a selection the source lacks is
+    refused for that line (exit 2), and neither boots a kernel or leaves a stage behind."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="kc-upstream-col.")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def column(self, script_rc, text):
+        from unittest import mock
+        from kvmcheck import kernels, matrix as mx, suite
+        fake = os.path.join(self.tmp, "upstream-build.sh")
+        with open(fake, "w", encoding="utf-8") as f:
+            f.write(f"#!/bin/sh\necho 'upstream-build.sh: {text}' >&2\nexit {script_rc}\n")
+        os.chmod(fake, 0o755)
+        line = kernels.Line("sid", "debian", "sid", "x86_64")
+        kdir = kernels.KernelDir("/x", "7.2", "x86_64", "7.2", "sid", "/x/vmlinuz", None)
+        o = mx.Options(suites=upstream.parse_suites("upstream"))
+        with mock.patch.object(upstream, "BUILD_SH", fake), \
+                mock.patch.object(kernels, "materialize", return_value=kdir), \
+                mock.patch.object(suite, "run_on_kernel", side_effect=AssertionError("booted")):
+            return mx.run_line(line, o, {"x86_64": mx.Build("x86_64", str(BUILD))},
+                               os.path.join(self.tmp, "out"))
+
+    def test_build_failure_is_not_run_with_the_reason(self):
+        col = self.column(3, "download of linux-source-7.2 failed: 404  Not Found")
+        self.assertEqual(col.status, "NOT-RUN")
+        self.assertIn("upstream tests not built", col.reason)
+        self.assertIn("404  Not Found", col.reason)
+        self.assertEqual([x for x in os.listdir(os.path.join(self.tmp, "out", "matrix"))
+                          if x.startswith(".stage")], [])
+
+    def test_selection_the_source_lacks_is_refused(self):
+        col = self.column(2, "--tests: linux-source-6.1 has no x86_64 test named guest_memfd_test")
+        self.assertEqual(col.status, "NOT-RUN")
+        self.assertIn("refused", col.reason)
+        self.assertIn("guest_memfd_test", col.reason)
+
+
 # Reviewer mode's strongest proof: a series that adds a selftest and the change it tests shows
 # that selftest FAIL before and PASS after. The base is Debian's linux-source-7.2 (hard-linked,
 # never written) with a KVMCHECK_KERNEL hook naming bookworm's 6.1 kernel; patch 1 adds an
