@@ -73,6 +73,8 @@ class UpstreamVerdicts(unittest.TestCase):
         # Only this area's names: other runs on the machine make kvmcheck-* entries meanwhile.
         cls.tmp_before = faultlib.tmp_entries("kvmcheck-upstream")
         cls.tmp = tempfile.mkdtemp(prefix="kc-upstream-fault.")
+        # Removed even when setUpClass itself fails (tearDownClass would not run then).
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
         ub = write_fake_build(os.path.join(cls.tmp, "ub"))
         cls.stage = upstream.stage(str(BUILD), "x86_64", upstream.parse_suites("upstream"), ub,
                                    os.path.join(cls.tmp, "stage"))
@@ -82,10 +84,6 @@ class UpstreamVerdicts(unittest.TestCase):
             env={"KVMCHECK_HEALTH": "off"}, timeout=120)
         with open(cls.json, encoding="utf-8") as f:
             cls.tests = {t["name"]: t for t in json.load(f)["tests"]}
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def verdict(self, name):
         t = self.tests[f"upstream/{name}"]
