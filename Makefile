@@ -177,7 +177,7 @@ cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --suppress=missingIncludeSystem $(CPPCHECK_DEFS_$(ARCH)) \
 		-Iinclude -Iinclude/$(ARCH) \
-		lib runner $(TEST_DIRS) bench
+		lib runner $(TEST_DIRS) bench scripts/upstream-wrap.c
 
 # The sanitizer builds. The runner never runs as guest code: ASan and UBSan, dynamic (the
 # sanitizers' runtimes need it). The library and the tests run in the guest too, where no
