@@ -264,6 +264,7 @@ finish_journal() {
 
 # apply_in_place PATCH...: journal the originals, break hard links, apply. 4 when one fails.
 apply_in_place() {
+	need patch patch
 	local j f p
 	j=$(journal)
 	rm -rf "$j"

@@ -50,12 +50,15 @@ need() {
 	command -v "$cmd" >/dev/null 2>&1 && return 0
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 		msg "# installing $pkg (for $cmd)"
+		# Two runs side by side may install at once: wait for dpkg's lock instead of failing.
+		local lock=(-o DPkg::Lock::Timeout=600)
 		# The package lists may be stale or absent on a fresh machine: update once, then retry.
-		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-			"$pkg" >/dev/null 2>&1; then
-			apt-get update -q >/dev/null 2>&1 || true
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-				"$pkg" >/dev/null 2>&1 || die 3 "could not install $pkg (needed for $cmd)"
+		if ! DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -q \
+			--no-install-recommends "$pkg" >/dev/null 2>&1; then
+			apt-get "${lock[@]}" update -q >/dev/null 2>&1 || true
+			DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -q \
+				--no-install-recommends "$pkg" >/dev/null 2>&1 ||
+				die 3 "could not install $pkg (needed for $cmd)"
 		fi
 		command -v "$cmd" >/dev/null 2>&1 || die 3 "$pkg installed but $cmd is still missing"
 		return 0

@@ -127,6 +127,7 @@ esac
 # monitor, no default NIC or VGA (-nodefaults): nothing to wait for, nothing listening.
 qemu+=(-nodefaults -display none -monitor none -no-reboot -append "$cmdline")
 need timeout coreutils
+need pkill procps
 
 qpid="" tpid=""
 # shellcheck disable=SC2317 # run from the EXIT trap

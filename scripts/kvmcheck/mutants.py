@@ -598,6 +598,8 @@ def main(argv=None):
         rep, ms, base_ok = mutants(a, out, work)
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
+    except util.NotTested as e:
+        util.die(util.EXIT_NOT_TESTED, str(e))
     except Listed:
         shutil.rmtree(work, ignore_errors=True)
         return util.EXIT_OK

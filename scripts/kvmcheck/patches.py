@@ -16,6 +16,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kvmcheck import util
 from kvmcheck.util import InputError, atomic_write, msg
 
 # --- splitting ---------------------------------------------------------------------------------
@@ -397,6 +398,7 @@ def apply_check(patches, src, scratch):
     """Apply each kernel patch in order to copies (in SCRATCH, which the caller owns and
     removes) of the files the series touches: a dry run of patch 2 alone would fail wherever it
     builds on patch 1, and the base is never written. True when the whole series applies."""
+    util.need("patch", "patch")
     src, scratch = Path(src), Path(scratch)
     todo = kernel_patches(patches)
     if not is_kernel_tree(src):

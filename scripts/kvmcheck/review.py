@@ -654,9 +654,13 @@ def main(argv=None):
     except OSError as e:
         util.die(util.EXIT_USAGE, f"--out {a.out}: cannot write there ({e.strerror or e})")
     try:
+        # Applying the series needs patch(1), which a minimal Debian lacks.
+        util.need("patch", "patch")
         rep, plist, code = review(a, out, work, t0)
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
+    except util.NotTested as e:
+        util.die(util.EXIT_NOT_TESTED, str(e))
     except OSError as e:
         util.die(util.EXIT_NOT_TESTED, f"{e}")
     kern = {arch: {side: s for side, s in kb.items()} for arch, kb in rep["kernels"].items()}

@@ -4,6 +4,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,31 @@ def file_lock(path, shared=False):
         yield
     finally:
         os.close(fd)
+
+
+def need(cmd, pkg):
+    """CMD on PATH, installing the Debian package PKG as root (as scripts/lib.sh's need does);
+    otherwise NotTested naming the package. A minimal Debian lacks patch, for one."""
+    if shutil.which(cmd):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        msg(f"# installing {pkg} (for {cmd})")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        lock = ["-o", "DPkg::Lock::Timeout=600"]
+        inst = ["apt-get", *lock, "install", "-y", "-q", "--no-install-recommends", pkg]
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL,
+                 "stdin": subprocess.DEVNULL, "env": env}
+        if run(inst, **quiet).returncode != 0:
+            run(["apt-get", *lock, "update", "-q"], **quiet)
+            run(inst, **quiet)
+        if shutil.which(cmd):
+            return
+        raise NotTested(f"could not install {pkg} (needed for {cmd})")
+    raise NotTested(f"missing {cmd}: install the Debian package {pkg} (apt-get install {pkg})")
+
+
+class NotTested(Exception):
+    """Something this run needs is missing: exit 3, nothing was tested."""
 
 
 def run(argv, **kw):

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Shared helpers of the fault-injection suite: where things are, and what "left behind" means."""
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -29,6 +30,18 @@ def tmp_entries(prefix="kvmcheck"):
 
 
 def stray_processes(pattern):
-    """PIDs whose command line contains pattern (qemu-system-, kvmcheck-run ...)."""
-    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout
-    return [int(x) for x in out.split() if int(x) != os.getpid()]
+    """PIDs whose command line matches the regular expression pattern (as pgrep -f would; read
+    from /proc here, since a minimal Debian has no procps)."""
+    rx = re.compile(pattern)
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except OSError:
+            continue    # gone meanwhile, or a kernel thread's empty command line
+        if cmd and rx.search(cmd):
+            pids.append(int(d))
+    return pids

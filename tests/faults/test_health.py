@@ -12,6 +12,7 @@ One QEMU boot shows vhost_task_lifetime's --fault-log-line and --fault-taint in 
 where taint counts.
 """
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+import faultlib
 from faultlib import BUILD, RUNNER, TOP, run, tmp_entries
 
 # Two test programs (their task names are what the attribution reads): kc_health_fault (15
@@ -262,8 +264,7 @@ class TestHealthInTheGuest(unittest.TestCase):
 
 def stray_processes_in(path):
     """Processes whose command line names @path (a QEMU started for this test's logs)."""
-    out = subprocess.run(["pgrep", "-f", str(path)], capture_output=True, text=True).stdout
-    return [int(x) for x in out.split() if int(x) != os.getpid()]
+    return faultlib.stray_processes(re.escape(str(path)))
 
 
 if __name__ == "__main__":
