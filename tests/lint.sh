@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # lint.sh: the static checks make check runs, one verdict per file: shellcheck on every shell
-# script, pyflakes (Debian's python3-pyflakes) on every Python file, cppcheck on the C tree.
+# script, pyflakes (Debian's pyflakes3) on every Python file, cppcheck on the C tree.
 # Missing checkers are installed with apt-get as root, else named. Ends with the plain
 # 'N passed, N failed, N skipped' line; exit 1 when a file has findings.
 set -uo pipefail
@@ -12,7 +12,7 @@ cd "$top" || exit 2
 . scripts/lib.sh
 
 need shellcheck shellcheck
-need pyflakes3 python3-pyflakes
+need pyflakes3 pyflakes3
 need cppcheck cppcheck
 
 pass=0 fail=0
