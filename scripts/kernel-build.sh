@@ -450,4 +450,6 @@ need_pkg_header() {
 	fi
 }
 
-main "$@"
+# One line, so bash has read all it will run before it runs it: a build takes tens of minutes,
+# and an edit of this file meanwhile (a git pull) must not be read half-way.
+main "$@"; exit
