@@ -349,6 +349,7 @@ build() {
 	trap finish_journal_quiet EXIT
 	msg "# build: $kver ($arch) in $(($(date +%s) - t0)) s"
 }
+# shellcheck disable=SC2317 # run from the EXIT traps above
 finish_journal_quiet() { finish_journal quiet; }
 
 # base_kernel: the kernel of the source as it is; prints its directory. Holds the tree's lock.
