@@ -26,7 +26,6 @@ or cannot build it is 125.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -203,15 +202,10 @@ def step(argv):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     # A CI job cancelled or git bisect killed: stop QEMU and remove temporaries on the way out.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupted)
+    util.stop_on_signals()
     try:
         return step(argv)
     except Stop as s:

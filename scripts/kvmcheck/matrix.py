@@ -32,7 +32,6 @@ input (named, before anything boots), 3 nothing was tested (no kernel booted), 1
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -636,15 +635,10 @@ def check_selection(builds, runner_args):
         builds[arch].missing = f"nothing to run: {text}"
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     # A CI job cancelled or git bisect killed: stop QEMU and remove temporaries on the way out.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupted)
+    util.stop_on_signals()
     try:
         o = parse_args(argv)
         if o.merge:

@@ -39,12 +39,10 @@ Exit status: 0 every counted mutant was killed; 1 one survived; 2 bad usage, no 
 or a header lacks a field; 3 the base or a mutant could not be built or booted; 4 nothing was
 counted (every selected mutant is equivalent or needs what is not here); 130 interrupted.
 """
-import argparse
 import fnmatch
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -442,16 +440,8 @@ class Listed(Exception):
     """--list printed what it had to: nothing was built or run."""
 
 
-class Usage(argparse.ArgumentParser):
-    def error(self, message):
-        util.die(util.EXIT_USAGE, f"{message} (see --help)")
-
-    def print_help(self, file=None):
-        print(__doc__.strip("\n"), file=file or sys.stdout)
-
-
 def parse(argv):
-    ap = Usage(prog="mutants", add_help=True)
+    ap = util.ArgParser(prog="mutants", add_help=True, doc=__doc__)
     ap.add_argument("--base", default=os.environ.get("BASE") or "debian")
     ap.add_argument("--build-dir", default=os.path.join(util.TOP, "build", "x86_64"))
     ap.add_argument("--out", default=os.path.join(util.TOP, "results", "mutants"))
@@ -610,16 +600,11 @@ def main(argv=None):
     return rc
 
 
-def _interrupted(signum, frame):
-    raise KeyboardInterrupt
-
-
 if __name__ == "__main__":
     sys.argv[0] = "mutants"
     # A CI job cancelled: the build's process group and QEMU are stopped on the way out (the
     # KeyboardInterrupt path of review.run_logged and suite.run_on_kernel), the tree reverted.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupted)
+    util.stop_on_signals()
     try:
         sys.exit(main())
     except KeyboardInterrupt:

@@ -22,7 +22,6 @@ so the next run's page says what changed since this one. The last line printed i
 path. Exit status: 0 the page was written; 2 bad usage, no results file, or a file that is not
 what it claims (named, with the field); 130 interrupted.
 """
-import argparse
 import hashlib
 import html
 import json
@@ -1109,16 +1108,8 @@ def after_run(results_dir, build_dirs=None):
     return f"report: {out}"
 
 
-class Usage(argparse.ArgumentParser):
-    def error(self, message):
-        util.die(util.EXIT_USAGE, f"{message} (see --help)")
-
-    def print_help(self, file=None):
-        print(__doc__.strip("\n"), file=file or sys.stdout)
-
-
 def main(argv=None):
-    ap = Usage(prog="report", add_help=True)
+    ap = util.ArgParser(prog="report", add_help=True, doc=__doc__)
     for opt in ("--matrix", "--review", "--mutants", "--baseline", "--meta", "--expect", "--out"):
         ap.add_argument(opt)
     ap.add_argument("--build-dir", action="append", default=[])

@@ -35,7 +35,6 @@ regressed a test (or crashed the kernel under it); 2 bad usage, no patch in FILE
 not a kernel tree; 3 a kernel could not be fetched, built or booted; 4 nothing was reviewed (no
 kernel patch with a diff, the series does not apply, no test to run); 130 interrupted.
 """
-import argparse
 import os
 import shutil
 import signal
@@ -499,16 +498,8 @@ def report(rep, out, code=None):
 
 # --- the review ----------------------------------------------------------------------------------
 
-class Usage(argparse.ArgumentParser):
-    def error(self, message):
-        util.die(util.EXIT_USAGE, f"{message} (see --help)")
-
-    def print_help(self, file=None):
-        print(__doc__.strip("\n"), file=file or sys.stdout)
-
-
 def parse(argv):
-    ap = Usage(prog="review.sh", add_help=True)
+    ap = util.ArgParser(prog="review.sh", add_help=True, doc=__doc__)
     ap.add_argument("--out", default=os.path.join(util.TOP, "results"))
     ap.add_argument("--base", default=os.environ.get("BASE") or "debian")
     ap.add_argument("--build-dir")

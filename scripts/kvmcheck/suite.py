@@ -815,10 +815,6 @@ def _logdir_for(build_dir, label):
     return d
 
 
-def _on_signal(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv):
     ap = argparse.ArgumentParser(prog="kvmcheck.suite", description=__doc__.split("\n\n")[0])
     ap.add_argument("--target", default="qemu:sid")
@@ -833,8 +829,7 @@ def main(argv):
     ap.add_argument("runner_args", nargs="*")
     a = ap.parse_args(argv)
     sys.argv[0] = "run_tests.sh"    # the command the user typed, for util.die's messages
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGHUP, _on_signal)
+    util.stop_on_signals()
     from kvmcheck import kernels, upstream
     build = os.path.abspath(a.build_dir or os.path.join(util.TOP, "build", a.arch))
     spec = a.target.removeprefix("qemu:") if a.target != "qemu" else "sid"

@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """What every driver needs: messages, exit codes, atomic writes, locks, commands as argv lists."""
+import argparse
 import contextlib
 import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -101,6 +103,30 @@ def need(cmd, pkg):
 
 class NotTested(Exception):
     """Something this run needs is missing: exit 3, nothing was tested."""
+
+
+def stop_on_signals():
+    """SIGTERM and SIGHUP (a CI job cancelled, git bisect killed, a terminal closed) unwind like
+    Ctrl-C: the KeyboardInterrupt paths stop QEMU and builds and remove temporaries."""
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, interrupted)
+
+
+class ArgParser(argparse.ArgumentParser):
+    """A driver's options: a usage mistake exits 2 naming it; --help prints the module's
+    docstring, the one description of its usage."""
+
+    def __init__(self, *args, doc, **kw):
+        super().__init__(*args, **kw)
+        self.doc = doc
+
+    def error(self, message):
+        die(EXIT_USAGE, f"{message} (see --help)")
+
+    def print_help(self, file=None):
+        print(self.doc.strip("\n"), file=file or sys.stdout)
 
 
 def run(argv, **kw):
