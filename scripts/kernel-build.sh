@@ -339,6 +339,10 @@ build() {
 		die 3 "modules_install failed: see $log"
 	kver=$(cat "${obj:-$src}/include/config/kernel.release")
 	cp "${obj:-$src}/$(image_rel "$arch")" "$stage/$(image_name "$arch")"
+	# Where Debian's packages keep it: the initramfs copies it, and tests read it to tell "not
+	# built" from "broken" (a missing /sys/kernel/debug/vfio under CONFIG_VFIO_DEBUGFS=y).
+	mkdir -p "$stage/modules/lib/modules/$kver"
+	cp "${obj:-$src}/.config" "$stage/modules/lib/modules/$kver/config"
 	echo "$kver" >"$stage/kver"
 	echo "$arch" >"$stage/arch"
 	echo custom >"$stage/suite"
