@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import tempfile
+import unittest
 from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
@@ -45,3 +46,30 @@ def stray_processes(pattern):
         if cmd and rx.search(cmd):
             pids.append(int(d))
     return pids
+
+
+class PrivateCacheCase(unittest.TestCase):
+    """A test with a cache (XDG_CACHE_HOME) and a TMPDIR of its own, passed to the scripts as
+    self.env: other runs on the machine cannot make them look dirty, and anything the scripts
+    leave in TMPDIR fails the test."""
+    prefix = "faults."
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix=self.prefix)
+        self.dir = Path(self.tmp.name)
+        self.cache = self.dir / "cache"
+        self.tmpdir = self.dir / "tmp"
+        self.tmpdir.mkdir()
+        self.env = {"XDG_CACHE_HOME": str(self.cache), "TMPDIR": str(self.tmpdir)}
+
+    def left_behind(self):
+        """What a test adds to the check before the directory goes (override to extend)."""
+        return {}
+
+    def tearDown(self):
+        left = sorted(p.name for p in self.tmpdir.iterdir())
+        more = self.left_behind()
+        self.tmp.cleanup()
+        self.assertEqual(left, [], "temporary files left in TMPDIR")
+        for what, found in more.items():
+            self.assertEqual(found, [], what)

@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import os
 import subprocess
-import tempfile
 import time
 import unittest
 from pathlib import Path
@@ -79,21 +78,11 @@ def leftovers(root):
                                                                     ".checked.", ".initrd")))
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="faults-cache.")
-        self.dir = Path(self.tmp.name)
-        self.cache = self.dir / "cache"
-        self.tmpdir = self.dir / "tmp"
-        self.tmpdir.mkdir()
-        self.env = {"XDG_CACHE_HOME": str(self.cache), "TMPDIR": str(self.tmpdir)}
+class Base(faultlib.PrivateCacheCase):
+    prefix = "faults-cache."
 
-    def tearDown(self):
-        left = sorted(p.name for p in self.tmpdir.iterdir())
-        stray = leftovers(self.dir)
-        self.tmp.cleanup()
-        self.assertEqual(left, [], "temporary files left in TMPDIR")
-        self.assertEqual(stray, [], "temporaries left in the cache or next to OUT")
+    def left_behind(self):
+        return {"temporaries left in the cache or next to OUT": leftovers(self.dir)}
 
 
 class TestInitramfs(Base):

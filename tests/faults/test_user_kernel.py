@@ -120,21 +120,8 @@ def sid_kernel():
     return _SID
 
 
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="faults-userkernel.")
-        self.dir = Path(self.tmp.name)
-        self.cache = self.dir / "cache"
-        # The scripts' temporaries go to a TMPDIR of this test alone: other runs on the machine
-        # cannot make it look dirty, and what is left in it is ours.
-        self.tmpdir = self.dir / "tmp"
-        self.tmpdir.mkdir()
-        self.env = {"XDG_CACHE_HOME": str(self.cache), "TMPDIR": str(self.tmpdir)}
-
-    def tearDown(self):
-        left = sorted(p.name for p in self.tmpdir.iterdir())
-        self.tmp.cleanup()
-        self.assertEqual(left, [], "temporary files left in TMPDIR")
+class Base(faultlib.PrivateCacheCase):
+    prefix = "faults-userkernel."
 
     def refused(self, line, *needles):
         """LINE is refused by kernels.resolve and by kernel-fetch.sh: exit 2, the message names
