@@ -143,7 +143,7 @@ review: all
 	./scripts/review.sh $(if $(BASE),--base "$$BASE") $(if $(REVIEW_OUT),--out "$$REVIEW_OUT") \
 		$(if $(filter x86_64,$(ARCH)),--build-dir "$(O)",--riscv-build-dir "$(O)") -- "$$PATCHES"
 
-# make mutants [MUTANTS="GLOB ..."] [BASE=debian|TREE] [MUTANTS_OUT=DIR] [KASAN=1]: each kernel
+# make mutants [MUTANTS="GLOB ..."] [BASE=debian|TREE] [MUTANTS_OUT=DIR] [DEBUG=1]: each kernel
 # mutant of mutants/ built on the cached base kernel, booted under QEMU, and the tests that claim
 # its rule run on it (scripts/kvmcheck/mutants.py). MUTANTS, BASE and MUTANTS_OUT reach it through
 # the environment, quoted as data.
@@ -155,7 +155,7 @@ endif
 endif
 mutants: all
 	PYTHONPATH=scripts python3 -m kvmcheck.mutants --build-dir "$(O)" \
-		$(if $(MUTANTS_OUT),--out "$$MUTANTS_OUT") $(if $(filter 1,$(KASAN)),--kasan) \
+		$(if $(MUTANTS_OUT),--out "$$MUTANTS_OUT") $(if $(filter 1,$(DEBUG)),--debug) \
 		$${MUTANTS:+--select "$$MUTANTS"}
 
 # make install [INSTALL_PATH=DIR] [KSELFTEST_DIR=~/linux/tools/testing/selftests]: the build as a

@@ -139,10 +139,27 @@ static void print_verdict(int n, const char *name, const struct kc_result *res)
 	fflush(stdout);
 }
 
+/*
+ * The runner's --timeout-scale (KVMCHECK_TIMEOUT_SCALE): on a kernel with KASAN or lockdep the
+ * same subtest takes several times longer, and its bound must grow with the test's own.
+ */
+static unsigned int timeout_scale(void)
+{
+	const char *env = getenv("KVMCHECK_TIMEOUT_SCALE");
+	char *end;
+	unsigned long f;
+
+	if (!env || !*env)
+		return 1;
+	f = strtoul(env, &end, 10);
+	return *end || f < 1 || f > 100 ? 1 : (unsigned int)f;
+}
+
 static unsigned int remaining_s(const struct kc_test *t, time_t start)
 {
-	long left = (long)t->timeout_s - (long)(time(NULL) - start) - 2;
-	unsigned int per = t->subtest_timeout_s ? t->subtest_timeout_s : t->timeout_s;
+	unsigned int f = timeout_scale();
+	long left = (long)t->timeout_s * f - (long)(time(NULL) - start) - 2;
+	unsigned int per = (t->subtest_timeout_s ? t->subtest_timeout_s : t->timeout_s) * f;
 
 	if (left < 1)
 		left = 1;

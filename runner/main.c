@@ -3,6 +3,7 @@
  * kvmcheck-run: run the kvmcheck tests and report TAP 13, JSON and JUnit.
  * See docs/PROTOCOL.md.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "runner.h"
@@ -67,6 +68,21 @@ static int run_import(const struct options *o, struct run *r, struct reports *re
 	return rc;
 }
 
+/*
+ * The tests bound each subtest themselves (lib/harness.c): they take the same factor from the
+ * environment, so a subtest's bound grows with its test's.
+ */
+static void export_timeout_scale(int f)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%d", f);
+	if (setenv("KVMCHECK_TIMEOUT_SCALE", buf, 1)) {
+		perror(PROG ": setenv");
+		exit(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -75,6 +91,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	options_parse(&o, argc, argv);
+	export_timeout_scale(o.timeout_scale);
 	exec_init();
 	r.target = getenv("KVMCHECK_TARGET");
 	if (!r.target || !*r.target)

@@ -22,6 +22,7 @@ enum {
 	OPT_IMPORT_TAP,
 	OPT_EMULATOR,
 	OPT_REPEAT,
+	OPT_TIMEOUT_SCALE,
 };
 
 static const struct option long_options[] = {
@@ -38,6 +39,7 @@ static const struct option long_options[] = {
 	{ "import-tap", required_argument, NULL, OPT_IMPORT_TAP },
 	{ "emulator", required_argument, NULL, OPT_EMULATOR },
 	{ "repeat", required_argument, NULL, OPT_REPEAT },
+	{ "timeout-scale", required_argument, NULL, OPT_TIMEOUT_SCALE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -53,6 +55,9 @@ static void usage(void)
 	      "  -l, --list            list the selected tests with their metadata (with\n"
 	      "                        --json FILE: every test's whole --meta, one array)\n"
 	      "      --timeout S       seconds per test, instead of each test's own\n"
+	      "      --timeout-scale N each test's own timeout and its subtests' times N\n"
+	      "                        (1 to 100): a kernel with KASAN or lockdep runs the\n"
+	      "                        same work several times slower\n"
 	      "      --junit FILE      also write JUnit XML to FILE\n"
 	      "      --json FILE       also write results (with -l: metadata) as JSON\n"
 	      "      --results DIR     write each test's output to DIR/<name>.log\n"
@@ -105,6 +110,22 @@ static double parse_timeout(const char *arg)
 	if (errno || end == arg || *end || !isfinite(s) || s <= 0 || s > MAX_TIMEOUT_S)
 		die_usage("--timeout wants a positive number of seconds, not '%s'", arg);
 	return s;
+}
+
+/* Past this a "slow kernel" is a hung one; the orchestration's bounds say so first. */
+#define MAX_TIMEOUT_SCALE 100
+
+static int parse_timeout_scale(const char *arg)
+{
+	char *end;
+	long f;
+
+	errno = 0;
+	f = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || f < 1 || f > MAX_TIMEOUT_SCALE)
+		die_usage("--timeout-scale wants a whole factor from 1 to %d, not '%s'",
+			  MAX_TIMEOUT_SCALE, arg);
+	return f;
 }
 
 static const char *nonempty(const char *opt, const char *arg)
@@ -174,6 +195,9 @@ static void parse_one(struct options *o, int c, char **argv)
 	case OPT_TIMEOUT:
 		o->timeout = parse_timeout(optarg);
 		break;
+	case OPT_TIMEOUT_SCALE:
+		o->timeout_scale = parse_timeout_scale(optarg);
+		break;
 	case OPT_JUNIT:
 		o->junit = nonempty("--junit", optarg);
 		break;
@@ -208,6 +232,7 @@ void options_parse(struct options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->jobs = 1;
 	o->repeat = 1;
+	o->timeout_scale = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:j:t:g:lh", long_options, NULL)) != -1)
 		parse_one(o, c, argv);

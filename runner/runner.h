@@ -196,6 +196,7 @@ struct options {
 	int ngroups;
 	bool list;
 	double timeout;		/* <= 0: each test's own */
+	int timeout_scale;	/* >= 1: each test's own timeout (not --timeout) times this */
 	const char *junit;
 	const char *json;
 	const char *results;

@@ -199,9 +199,9 @@ void suite_select(struct suite *s, const struct options *o)
 		if (o->timeout > 0)
 			t->timeout = o->timeout;
 		else if (t->meta.timeout > 0)
-			t->timeout = t->meta.timeout;
+			t->timeout = t->meta.timeout * o->timeout_scale;
 		else
-			t->timeout = DEFAULT_TIMEOUT_S;
+			t->timeout = DEFAULT_TIMEOUT_S * o->timeout_scale;
 	}
 	free_patterns(p, o->npatterns);
 }

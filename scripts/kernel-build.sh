@@ -10,7 +10,9 @@
 #                 built in the tree (in place, as git bisect expects)
 #   TREE@REF      a git ref of TREE, checked out once into a worktree under the cache (the
 #                 user's checkout is never switched or dirtied) and built there
-#   KASAN=1       also merge scripts/config/kasan.config
+#   DEBUG=1       the debug line: also merge scripts/config/debug.config (KASAN, lockdep,
+#                 DEBUG_LIST), in a hard-linked copy of the source with its own object tree and
+#                 lock, so a debug build never holds up a normal one of the same source
 #
 #   --arch ARCH   x86_64 (default) or riscv64 (cross-built with gcc-riscv64-linux-gnu, plus
 #                 review/config/riscv64-trim.config; a clean TREE gets an object tree in the cache)
@@ -45,9 +47,9 @@ usage() {
 }
 
 builds=$(kvmcheck_cache)/builds
-kasan=${KASAN:-0}
-kasan_suffix=""
-[ "$kasan" = 1 ] && kasan_suffix=-kasan
+debug=${DEBUG:-0}
+debug_suffix=""
+[ "$debug" = 1 ] && debug_suffix=-debug
 arch=x86_64
 
 # --- what to build -------------------------------------------------------------------------
@@ -70,7 +72,7 @@ fragments() {
 	[ "$1" = defconfig ] && echo "$here/config/trim.config"
 	[ "$arch" = riscv64 ] && [ "$1" = defconfig ] && echo "$top/review/config/riscv64-trim.config"
 	echo "$here/config/kvmcheck.config"
-	[ "$kasan" = 1 ] && echo "$here/config/kasan.config"
+	[ "$debug" = 1 ] && echo "$here/config/debug.config"
 	return 0
 }
 
@@ -147,29 +149,36 @@ resolve() {
 		read -r src ver <<<"$fetched"
 		srcid=debian
 		base=defconfig
-		if [ "$arch" = x86_64 ]; then
-			# One object tree per source version, whatever the fragments: a changed fragment
-			# then rebuilds only what its options touch (Kbuild tracks CONFIG_ use per file).
-			obj=$builds/obj/debian-$ver$kasan_suffix
+		# One object tree per source version and variant, whatever the fragments: a changed
+		# fragment then rebuilds only what its options touch (Kbuild tracks CONFIG_ use per file).
+		if [ "$arch" = x86_64 ] && [ "$debug" != 1 ]; then
+			obj=$builds/obj/debian-$ver
 		else
-			# A hard-linked copy of its own: a series applied for a riscv64 review never
-			# shows in an x86_64 build of the same version running at the same time.
-			local pristine=$src
-			src=$pristine.$arch
+			# A hard-linked copy of its own (patch replaces a file, never writes through the
+			# link): a series applied for a riscv64 or debug build never shows in a normal
+			# x86_64 build of the same version running at the same time, and neither waits
+			# for the other's tree lock.
+			local pristine=$src variant=${arch#x86_64}$debug_suffix
+			variant=${variant#-}
+			src=$pristine.$variant
 			if [ ! -f "$src/.kvmcheck-complete" ]; then
 				exec 7>"$builds/src/.fetch-lock"
 				flock 7
 				if [ ! -f "$src/.kvmcheck-complete" ]; then
-					msg "# build: hard-linking $pristine for $arch"
+					msg "# build: hard-linking $pristine for $variant"
 					local tmp
 					tmp=$(mktemp -d "$builds/src/.link.XXXXXX")
+					# Under the pristine tree's lock: never a copy of a series half applied.
+					exec 9>"$(tree_lock_file "$pristine")"
+					flock 9
 					cp -al "$pristine/." "$tmp/"
+					exec 9>&-
 					rm -rf "$src"
 					mv -T "$tmp" "$src"
 				fi
 				exec 7>&-
 			fi
-			obj=$builds/obj/debian-$ver-$arch$kasan_suffix
+			obj=$builds/obj/debian-$ver-$variant
 		fi
 		return
 	fi
@@ -203,12 +212,15 @@ resolve() {
 	base=defconfig
 	if [ -f "$src/.config" ] && [ "$(sha256sum <"$src/.config")" != "$(cat "$src/.kvmcheck-config.sha" 2>/dev/null)" ]; then
 		base=olddefconfig
+		# Merging debug.config into the user's own .config would leave KASAN on for every later
+		# build of the tree: the debug line configures only trees kvmcheck configures itself.
+		[ "$debug" != 1 ] || die 2 "DEBUG=1: $src has its own .config; the debug line configures from defconfig (use a clean tree, TREE@REF, or merge scripts/config/debug.config into your .config and use build:)"
 	fi
 	# A tree configured in place cannot also be built with O= (Kbuild refuses): the tree it is
 	# for x86_64, or whenever it has its .config; a clean tree gets an object tree per arch.
 	obj=""
 	if [ "$arch" != x86_64 ] && [ "$base" = defconfig ]; then
-		obj=$builds/obj/$srcid-$arch$kasan_suffix
+		obj=$builds/obj/$srcid-$arch$debug_suffix
 	fi
 }
 
@@ -226,10 +238,15 @@ tree_version() {
 	echo "$v"
 }
 
-# lock_tree: the exclusive lock of this source tree (and its object trees), held until exit.
-lock_tree() {
+# tree_lock_file TREE: the lock file of a source tree (and its object trees).
+tree_lock_file() {
 	mkdir -p "$builds/locks"
-	exec 8>"$builds/locks/$(printf '%s' "$src" | sha256sum | cut -c1-16).lock"
+	echo "$builds/locks/$(printf '%s' "$1" | sha256sum | cut -c1-16).lock"
+}
+
+# lock_tree: the exclusive lock of this source tree, held until exit.
+lock_tree() {
+	exec 8>"$(tree_lock_file "$src")"
 	flock 8
 }
 
@@ -358,7 +375,7 @@ finish_journal_quiet() { finish_journal quiet; }
 
 # base_kernel: the kernel of the source as it is; prints its directory. Holds the tree's lock.
 base_kernel() {
-	local key dir suffix=$kasan_suffix
+	local key dir suffix=$debug_suffix
 	[ "$arch" = x86_64 ] || suffix=-$arch$suffix
 	key=$srcid-$ver-$(frag_hash "$base")$suffix
 	dir=$builds/$key

@@ -30,8 +30,8 @@ from . import util
 from .util import InputError
 
 SUITES = ("bookworm", "trixie", "sid")
-LINE_HELP = ("use bookworm, trixie, sid, sid-riscv64, host, build:debian, build:TREE or "
-             "IMAGE[:MODULES_DIR]")
+LINE_HELP = ("use bookworm, trixie, sid, sid-riscv64, host, build:debian, build:TREE, "
+             "debug:debian, debug:TREE or IMAGE[:MODULES_DIR]")
 
 
 class KernelUnavailable(Exception):
@@ -45,6 +45,7 @@ class Line:
     spec: str   # suite name, tree path, or IMAGE[:MODULES]
     arch: str   # x86_64 | riscv64
     params: tuple = ()   # KVM module parameters the guest loads its modules with: kvm_amd.npt=0
+    debug: bool = False  # debug: lines: built with scripts/config/debug.config (KASAN, lockdep)
 
 
 # LINE+MODULE.PARAM=VALUE[+...]: kept to characters a kernel command line carries as one word.
@@ -334,22 +335,9 @@ def resolve_base(text):
             raise InputError("kernel line host: no usable /dev/kvm on this machine (drop 'host' "
                              "or run where /dev/kvm opens read-write)")
         return Line(name or "host", "host", "host", os.uname().machine)
-    if line.startswith("build:"):
-        spec = line[len("build:"):]
-        if not spec:
-            raise InputError(f"kernel line {line}: build: wants 'debian' or a kernel tree")
-        if spec == "debian":
-            lid = name or "build-debian"
-        else:
-            if not (os.path.isfile(os.path.join(spec, "Makefile")) and
-                    os.path.isfile(os.path.join(spec, "Kconfig"))):
-                raise InputError(f"kernel line {line}: {spec} is not a kernel tree (no Makefile "
-                                 "and Kconfig)")
-            spec = os.path.realpath(spec)
-            lid = name or f"build-{os.path.basename(spec)}"
-        if os.environ.get("KASAN", "0") == "1":
-            lid += "-kasan"
-        return Line(lid, "build", spec, "x86_64")
+    for prefix, debug in (("build:", False), ("debug:", True)):
+        if line.startswith(prefix):
+            return _build_line(name, line, line[len(prefix):], prefix[:-1], debug)
     image = line.partition(":")[0]
     if os.path.lexists(image) or "/" in line:
         try:
@@ -360,6 +348,23 @@ def resolve_base(text):
         return Line(name or f"custom-{os.path.basename(line.partition(':')[0])}", "custom",
                     spec, info.arch)
     raise InputError(f"unknown kernel line '{text}': {LINE_HELP}")
+
+
+def _build_line(name, text, spec, kind_word, debug):
+    """build:SPEC or debug:SPEC; the debug line is the same source with debug.config merged, a
+    column of its own (debug-debian) beside build-debian."""
+    if not spec:
+        raise InputError(f"kernel line {text}: {kind_word}: wants 'debian' or a kernel tree")
+    if spec == "debian":
+        lid = name or f"{kind_word}-debian"
+    else:
+        if not (os.path.isfile(os.path.join(spec, "Makefile")) and
+                os.path.isfile(os.path.join(spec, "Kconfig"))):
+            raise InputError(f"kernel line {text}: {spec} is not a kernel tree (no Makefile "
+                             "and Kconfig)")
+        spec = os.path.realpath(spec)
+        lid = name or f"{kind_word}-{os.path.basename(spec)}"
+    return Line(lid, "build", spec, "x86_64", debug=debug)
 
 
 # --- materialize -------------------------------------------------------------------------------
@@ -467,9 +472,9 @@ def materialize(line, *, log=None, timeout=None):
         path = _script([os.path.join(util.SCRIPTS, "kernel-fetch.sh"), line.spec, arch],
                        log=log, timeout=timeout or 1800)
     elif line.kind == "build":
-        kasan = "1" if line.id.endswith("-kasan") else "0"
         path = _script([os.path.join(util.SCRIPTS, "kernel-build.sh"), line.spec],
-                       env={"KASAN": kasan}, log=log, timeout=timeout or 6 * 3600)
+                       env={"DEBUG": "1" if line.debug else "0"}, log=log,
+                       timeout=timeout or 6 * 3600)
     elif line.kind == "custom":
         try:
             return _custom_dir(line)

@@ -6,7 +6,9 @@ LINE (default: bookworm trixie sid sid-riscv64, and host when /dev/kvm is usable
   bookworm | trixie | sid          Debian's current amd64 kernel of that suite, under QEMU
   sid-riscv64 (or riscv64)         Debian sid's riscv64 kernel (the riscv64 build is made first)
   host                             the running kernel
-  build:debian | build:TREE        a kernel built by scripts/kernel-build.sh (KASAN=1 honoured)
+  build:debian | build:TREE        a kernel built by scripts/kernel-build.sh
+  debug:debian | debug:TREE        the same with scripts/config/debug.config (KASAN, lockdep,
+                                   DEBUG_LIST): the debug line; timeouts scale with it
   IMAGE[:MODULES_DIR]              your own kernel; NAME=IMAGE[:MODULES_DIR] names its line
 Options:
   --out DIR         results directory (default results/)

@@ -2,7 +2,7 @@
 """make mutants [MUTANTS=GLOB] [BASE=debian|TREE]: does each test catch the kernel bug it claims to?
 
     PYTHONPATH=scripts python3 -m kvmcheck.mutants [--base BASE] [--build-dir DIR] [--out DIR]
-        [--select GLOB]... [--no-quick] [--base-json FILE] [--kasan] [--keep-kernels] [--list]
+        [--select GLOB]... [--no-quick] [--base-json FILE] [--debug] [--keep-kernels] [--list]
         [--budget S] [MUTANT_DIR]
 
 MUTANT_DIR (default mutants/) holds one kernel patch per mutant, NAME.patch, each breaking one
@@ -14,7 +14,8 @@ rule a test claims to check. Its header, before the diff, says which:
     Caught-by: TEST:SUBTEST ...          the subtests that must fail on it
     Equivalent: REASON                   (optional) no observable change: not run, not counted
     Needs: kasan|sev|tdx (REASON)        (optional) only a KASAN kernel / that hardware can show
-                                         it: not counted here (kasan ones run with --kasan)
+                                         it: not counted here (kasan ones run with --debug: the debug
+                                         line's KASAN + lockdep base)
     Gap: REASON                          (optional) no test claims it yet: run and counted
 
 Each mutant is built on BASE with kernel-build.sh --series (incrementally, on the cached base
@@ -57,7 +58,7 @@ QUICK_GROUP = "runtime"
 QUICK_MAX_TIMEOUT_S = 30
 RUN_TIMEOUT = int(os.environ.get("KVMCHECK_MUTANT_RUN_TIMEOUT", "900"))
 BUILD_TIMEOUT = 6 * 3600
-NEEDS_HERE = ("kasan",)     # what --kasan brings; sev and tdx need hardware this suite lacks
+NEEDS_HERE = ("kasan",)     # what --debug brings; sev and tdx need hardware this suite lacks
 # Cells that kill a mutant; the first is a failure, the others are shown apart.
 KILLING = ("KILLED", "TIMEOUT", "CRASH")
 COUNTED = ("KILLED", "SURVIVED")
@@ -198,7 +199,7 @@ def tests_for(m, meta, quick):
 # --- building and running ------------------------------------------------------------------------
 
 def build_env(a):
-    return {"KASAN": "1" if a.kasan else "0"}
+    return {"DEBUG": "1" if a.debug else "0"}
 
 
 def build_kernel(a, series_dir, log):
@@ -449,7 +450,7 @@ def parse(argv):
     ap.add_argument("--no-quick", action="store_true")
     ap.add_argument("--base-json")
     ap.add_argument("--list", action="store_true")
-    ap.add_argument("--kasan", action="store_true")
+    ap.add_argument("--debug", action="store_true")
     ap.add_argument("--keep-kernels", action="store_true")
     ap.add_argument("--budget", type=int, metavar="S")
     ap.add_argument("mutant_dir", nargs="?", default=os.path.join(util.TOP, "mutants"))
@@ -461,9 +462,9 @@ def plan(ms, a):
     for m in ms:
         if m.equivalent:
             m.status, m.reason = "EQUIVALENT", m.equivalent
-        elif m.needs and not (m.needs_kind() in NEEDS_HERE and a.kasan):
+        elif m.needs and not (m.needs_kind() in NEEDS_HERE and a.debug):
             m.status, m.reason = "NEEDS", f"needs {m.needs}" + \
-                ("; run with --kasan (make mutants KASAN=1)" if m.needs_kind() == "kasan" else "")
+                ("; run with --debug (make mutants DEBUG=1)" if m.needs_kind() == "kasan" else "")
     return [m for m in ms if m.status == "NOT-RUN"]
 
 
@@ -512,7 +513,7 @@ def mutants(a, out, work):
     for m in todo:
         m.tests = tests_for(m, meta, quick)
     rep = {"schema": SCHEMA, "base": a.base, "base_kernel": None, "base_status": None,
-           "base_reason": None, "base_run": None, "quick": quick, "kasan": a.kasan}
+           "base_reason": None, "base_run": None, "quick": quick, "debug": a.debug}
     if a.list:
         for m in ms:
             st = "run" if m.status == "NOT-RUN" else m.status
@@ -522,7 +523,7 @@ def mutants(a, out, work):
     if not todo:
         return rep, ms, True
     say(f"{len(todo)} of {len(ms)} mutants to build and run on {a.base}"
-        f"{' (KASAN)' if a.kasan else ''}")
+        f"{' (debug line: KASAN, lockdep)' if a.debug else ''}")
     k, secs, why, rc = build_kernel(a, None, os.path.join(work, "build-base.log"))
     if k is None:
         rep["base_status"], rep["base_reason"] = "NOT-BUILT", why

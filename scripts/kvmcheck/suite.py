@@ -36,6 +36,11 @@ from kvmcheck.util import InputError
 HANG_MARGIN_S = int(os.environ.get("KVMCHECK_HANG_MARGIN", "60"))
 BOOT_SILENCE_S = 60
 MAX_BOOTS = 6
+# A kernel built with any of these runs the same work several times slower (KASAN checks every
+# access, lockdep every lock taken): each test's timeout and its subtests' grow by
+# SLOW_KERNEL_SCALE there (bench/debug_line.results has the measured slowdown).
+SLOW_OPTIONS = ("CONFIG_KASAN", "CONFIG_PROVE_LOCKING", "CONFIG_KCSAN")
+SLOW_KERNEL_SCALE = int(os.environ.get("KVMCHECK_SLOW_KERNEL_SCALE", "4"))
 DEFAULT_TIMEOUT_S = 60.0     # the runner's own default (runner/runner.h)
 META_TIMEOUT_S = 10.0        # the runner's bound on one --meta while it discovers the tests
 
@@ -66,6 +71,7 @@ class Selection:
     patterns: list = field(default_factory=list)
     groups: list = field(default_factory=list)
     list_only: bool = False
+    timeout_scale: int = 1         # --timeout-scale N: each test's own timeout times N
     groups_applied: bool = True   # False: -g is left to the guest (no metadata readable here)
 
 
@@ -103,7 +109,8 @@ def parse_runner_args(args):
         if opt in ("-l", "--list"):
             sel.list_only = True
             continue
-        if opt not in ("-j", "--jobs", "-t", "--test", "-g", "--group", "--timeout", "--repeat"):
+        if opt not in ("-j", "--jobs", "-t", "--test", "-g", "--group", "--timeout", "--repeat",
+                       "--timeout-scale"):
             raise InputError(f"runner option {a} is not one run_on_kernel understands")
         if not eq:
             val = next(it, None)
@@ -117,6 +124,10 @@ def parse_runner_args(args):
             if not re.fullmatch(r"[1-9][0-9]*", val) or int(val) > 1000:
                 raise InputError(f"--repeat wants a number of runs from 1 to 1000, not '{val}'")
             sel.repeat = int(val)
+        elif opt == "--timeout-scale":
+            if not re.fullmatch(r"[1-9][0-9]*", val) or int(val) > 100:
+                raise InputError(f"--timeout-scale wants a whole factor from 1 to 100, not '{val}'")
+            sel.timeout_scale = int(val)
         elif opt == "--timeout":
             try:
                 sel.timeout = float(val)
@@ -206,7 +217,8 @@ def selected_tests(build_dir, arch, sel):
             lister = [here, "--dir", build_dir, "--emulator", emu]
     metas = _listing(lister, sel_args, strict=native) if lister else None
     if metas is not None:
-        return [(m["name"], float(sel.timeout or m.get("timeout") or DEFAULT_TIMEOUT_S))
+        return [(m["name"], float(sel.timeout or
+                                  sel.timeout_scale * (m.get("timeout") or DEFAULT_TIMEOUT_S)))
                 for m in metas]
     with open(tests_list, encoding="utf-8") as f:
         names = [x.strip() for x in f if x.strip() and not x.startswith("#")]
@@ -222,7 +234,7 @@ def selected_tests(build_dir, arch, sel):
                 if any(name_matches(n, p.partition(":")[0]) for p in sel.patterns)]
     # -g needs the metadata, which only the guest can print here: it is checked there.
     sel.groups_applied = not sel.groups
-    return [(n, sel.timeout or DEFAULT_TIMEOUT_S) for n in keep]
+    return [(n, sel.timeout or sel.timeout_scale * DEFAULT_TIMEOUT_S) for n in keep]
 
 
 def check_inputs(build_dir, arch, runner_args, *, json=None, junit=None, results=None):
@@ -251,6 +263,8 @@ def _args_for(names, sel, jobs):
     args = ["-j", str(jobs)]
     if sel.timeout:
         args += ["--timeout", f"{sel.timeout:g}"]
+    if sel.timeout_scale > 1:
+        args += ["--timeout-scale", str(sel.timeout_scale)]
     if sel.repeat > 1:
         args += ["--repeat", str(sel.repeat)]
     if not sel.groups_applied:
@@ -572,6 +586,31 @@ def _importer(build_dir, arch):
     return here if os.access(here, os.X_OK) else None
 
 
+def slow_options(config_path):
+    """The SLOW_OPTIONS a kernel's .config turns on ([] when it has none or no .config)."""
+    try:
+        with open(config_path, encoding="utf-8", errors="replace") as f:
+            on = {x.strip() for x in f if x.rstrip().endswith("=y")}
+    except OSError:
+        return []
+    return [o for o in SLOW_OPTIONS if f"{o}=y" in on]
+
+
+def _scaled_for(kdir, runner_args, timeout, echo):
+    """RUNNER_ARGS and the kernel's bound, scaled for a slow (debug) kernel unless the user
+    chose a scale or a --timeout of their own."""
+    config = os.path.join(kdir.modules or kdir.path, "lib", "modules", kdir.kver, "config")
+    slow = slow_options(config)
+    args = list(runner_args)
+    if not slow or SLOW_KERNEL_SCALE <= 1 or any(
+            a.partition("=")[0] in ("--timeout", "--timeout-scale") for a in args):
+        return args, timeout
+    if echo:
+        util.msg(f"# kvmcheck: {', '.join(o + '=y' for o in slow)}: test and subtest timeouts "
+                 f"and this kernel's bound x{SLOW_KERNEL_SCALE}")
+    return args + ["--timeout-scale", str(SLOW_KERNEL_SCALE)], timeout * SLOW_KERNEL_SCALE
+
+
 def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None, results=None,
                   timeout=1800, echo=True, target=None, boot_silence=None, max_boots=None,
                   modparams=()):
@@ -581,6 +620,7 @@ def run_on_kernel(kdir, build_dir, runner_args, *, logdir, json=None, junit=None
     LOGDIR/import.out, LOGDIR/runner.json, LOGDIR/console.log every boot's console."""
     t_start = time.monotonic()
     build_dir = os.path.abspath(build_dir)
+    runner_args, timeout = _scaled_for(kdir, runner_args, timeout, echo)
     sel, tests = check_inputs(build_dir, kdir.arch, runner_args, json=json, junit=junit,
                               results=results)
     if boot_silence is None:

@@ -405,7 +405,7 @@ class TestBadInput(MutantsFault):
         self.assertEqual(rc, 4, out + err)
         m = self.by_name(rep)["m-kasan"]
         self.assertEqual(m["status"], "NEEDS")
-        self.assertIn("make mutants KASAN=1", m["reason"])
+        self.assertIn("make mutants DEBUG=1", m["reason"])
         self.assertEqual(self.boots, [])
 
 
