@@ -30,7 +30,9 @@ endif
 endif
 endif
 O ?= build/$(ARCH)
-override O := $(patsubst %/,%,$(O))
+# Absolute, so the dependency files of a build made with O=/abs/path and one made with a relative
+# O name the same targets (a header change must rebuild every object that includes it).
+override O := $(abspath $(O))
 
 # Messages are cut to fit their buffers on purpose (a TAP line is one line), hence
 # -Wno-format-truncation.
@@ -54,7 +56,7 @@ TEST_DIRS_riscv64 := common riscv vhost vfio
 TEST_DIRS := $(TEST_DIRS_$(ARCH))
 
 LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/$(ARCH)/*.c) $(wildcard lib/$(ARCH)/*.S)
-LIB_OBJS := $(patsubst %,$(O)/obj/%.o,$(basename $(LIB_SRCS)))
+LIB_OBJS := $(patsubst %,$(O)/obj/%.o,$(basename $(LIB_SRCS))) $(O)/obj/gen/shown_on.o
 RUNNER_SRCS := $(wildcard runner/*.c)
 RUNNER_OBJS := $(patsubst %,$(O)/obj/%.o,$(basename $(RUNNER_SRCS)))
 TEST_SRCS := $(foreach d,$(TEST_DIRS),$(wildcard $(d)/*.c))
@@ -86,6 +88,17 @@ $(O)/obj/%.o: %.S
 	$(say) AS $<
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Each test's --meta "shown_on" comes from runs (expect/shown-on.txt, written by make shown-on),
+# never from its source.
+$(O)/gen/shown_on.c: expect/shown-on.txt scripts/shown-on-c.awk
+	@mkdir -p $(dir $@)
+	$(Q)awk -f scripts/shown-on-c.awk $< > $@.tmp && mv $@.tmp $@
+
+$(O)/obj/gen/shown_on.o: $(O)/gen/shown_on.c
+	$(say) CC $<
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(O)/libkvmcheck.a: $(LIB_OBJS)
 	$(say) AR $@
@@ -157,6 +170,14 @@ mutants: all
 	PYTHONPATH=scripts python3 -m kvmcheck.mutants --build-dir "$(O)" \
 		$(if $(MUTANTS_OUT),--out "$$MUTANTS_OUT") $(if $(filter 1,$(DEBUG)),--debug) \
 		$${MUTANTS:+--select "$$MUTANTS"}
+
+# make shown-on MATRIX_RUNS="results/matrix.json ..." MUTANT_RUNS="results/mutants/mutants.json ...":
+# expect/shown-on.txt, each test's --meta "shown_on", written from those runs (the names reach
+# scripts/kvmcheck/shown_on.py through the environment, as data).
+.PHONY: shown-on
+shown-on:
+	PYTHONPATH=scripts python3 -m kvmcheck.shown_on $${MATRIX_RUNS:+--matrix "$$MATRIX_RUNS"} \
+		$${MUTANT_RUNS:+--mutants "$$MUTANT_RUNS"}
 
 # make install [INSTALL_PATH=DIR] [KSELFTEST_DIR=~/linux/tools/testing/selftests]: the build as a
 # kselftest install tree (run_kselftest.sh, kselftest-list.txt, one collection per test

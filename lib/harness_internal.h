@@ -20,6 +20,9 @@ bool kc_selected(const struct kc_args *args, const char *name);
 int kc_count_selected(const struct kc_test *t, const struct kc_args *args);
 void kc_print_meta(const struct kc_test *t);
 
+/* { test name, where runs showed it pass and fail }, ends with NULLs: build/gen/shown_on.c. */
+extern const char *const kc_shown_on_table[][2];
+
 /* The kernel's health around each subtest (lib/harness_health.c). */
 struct kc_result;
 void kc_health_init(const struct kc_test *t);
