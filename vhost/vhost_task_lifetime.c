@@ -22,6 +22,8 @@
  *    recovery task of every VM on vm_list. This is the path of the report the patch closes
  *    (the VM stays on vm_list after its worker died until the VM fd is released) and the
  *    worker's SIGKILL handler is empty there, so nothing else guards the wake.
+ * net_kill_with_fd_shared checks the rule the race relies on: SIGKILL to the owner ends its
+ * vhost worker even while another process keeps the vhost fd open (see test_net_kill_shared()).
  * The race runs 200 rounds or 15 s per subtest on a kernel with CONFIG_KASAN or
  * CONFIG_PROVE_LOCKING (or with --race-long), 40 rounds or 1.5 s (at least 3 rounds)
  * elsewhere: see race_bound().
@@ -33,7 +35,7 @@
  * task_struct usually reads stale but plausible memory and goes unnoticed; it shows up only
  * when the slab was reused (an oops, a refcount or scheduler warning, a hang). So on an
  * unfixed kernel without KASAN a pass means "not caught", not "fixed". With KASAN
- * (scripts/config/kasan.config, the matrix's build: kernel with KASAN=1) the bad access is
+ * (scripts/config/debug.config, the matrix's debug:debian line) the bad access is
  * reported as "BUG: KASAN: slab-use-after-free in ... wake_up_process" and this test fails.
  * The vhost-net/vsock wake path has also been guarded since 6.10 by vhost_worker_killed()
  * (it detaches the worker from the vqs and waits an RCU grace period before the task exits),
@@ -465,6 +467,115 @@ static void test_vsock(void)
 	run_race(vhost_race("/dev/vhost-vsock", "vhost-vsock kick"));
 }
 
+/* ------------------------------------------------------------------ SIGKILL, fd shared */
+
+/* The owner's report: its setup, and the pid of the process it shared the vhost fd with. */
+struct shared_report {
+	struct owner_report rep;
+	pid_t holder;
+};
+
+/* Reaped within ms milliseconds? */
+static bool reap_within(pid_t pid, long ms)
+{
+	long t0 = now_ms();
+
+	do {
+		pid_t got = waitpid(pid, NULL, WNOHANG);
+
+		if (got == pid || (got < 0 && errno == ECHILD))
+			return true;
+		usleep(10 * 1000);
+	} while (now_ms() - t0 < ms);
+	return false;
+}
+
+/*
+ * The owner: set up vhost-net, then fork the holder, which keeps the vhost fd open (no
+ * PDEATHSIG: it must outlive the owner) until the subtest kills it.
+ */
+static void __attribute__((noreturn)) shared_owner(struct race *rc, int wfd)
+{
+	struct shared_report r = { .rep.ok = 1 };
+
+	if (!rc->setup(rc, &r.rep)) {
+		r.holder = fork();
+		if (r.holder == 0) {
+			close(wfd);
+			for (;;)
+				pause();
+		}
+		if (r.holder < 0)
+			fail_at(&r.rep, "fork");
+	}
+	if (write(wfd, &r, sizeof(r)) != sizeof(r))
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/*
+ * A vhost_task is a thread of its owner, so SIGKILL to the owner must end the worker at once
+ * (vhost_task_fn(): get_signal() is true, the loop ends) even while another process holds the
+ * vhost fd, the device is not released and nobody calls vhost_task_stop(). The owner is reaped
+ * only once every thread of its group is gone (wait_consider_task(): delay_group_leader()), so a
+ * worker that ignored the signal keeps its owner unreaped for as long as the fd stays open. On
+ * 6.1 the worker is a kthread outside the owner's group and the owner is reaped at once.
+ */
+#define SHARED_REAP_MS	10000
+
+static void test_net_kill_shared(void)
+{
+	struct race *rc = vhost_race("/dev/vhost-net", "vhost-net owner killed, fd shared");
+	struct shared_report r;
+	struct pollfd pfd;
+	pid_t owner;
+	bool reaped;
+	int p[2];
+
+	/* The holder is the owner's child: once the owner dies it is ours to reap. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
+		TEST_FAIL("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC))
+		TEST_FAIL("pipe: %s", strerror(errno));
+	owner = fork();
+	if (owner < 0)
+		TEST_FAIL("fork: %s", strerror(errno));
+	if (owner == 0) {
+		close(p[0]);
+		shared_owner(rc, p[1]);
+	}
+	close(p[1]);
+	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+	if (poll(&pfd, 1, 10000) <= 0 || read(p[0], &r, sizeof(r)) != sizeof(r)) {
+		kill(owner, SIGKILL);
+		reap(owner);
+		TEST_FAIL("vhost-net owner %d did not report within 10 s", (int)owner);
+	}
+	close(p[0]);
+	if (!r.rep.ok) {
+		kill(owner, SIGKILL);
+		reap(owner);
+		if (r.rep.err == ENOENT || r.rep.err == ENODEV || r.rep.err == ENXIO)
+			kc_skip("%s: %s: %s", rc->dev, r.rep.what, strerror(r.rep.err));
+		TEST_FAIL("vhost-net owner setup: %s failed: %s", r.rep.what,
+			  strerror(r.rep.err));
+	}
+	kill(owner, SIGKILL);
+	reaped = reap_within(owner, SHARED_REAP_MS);
+	/* Closing the last fd releases the device and stops the worker: the owner goes now. */
+	kill(r.holder, SIGKILL);
+	reap(r.holder);
+	if (!reaped) {
+		reap(owner);
+		TEST_FAIL("owner %d still not reaped %d ms after SIGKILL while process %d held its "
+			  "/dev/vhost-net fd, reaped only once that fd was closed: its vhost worker "
+			  "did not end on the signal", (int)owner, SHARED_REAP_MS, (int)r.holder);
+	}
+	kc_info("owner %d reaped after SIGKILL with its vhost fd still open in process %d",
+		(int)owner, (int)r.holder);
+}
+
 static void test_kvm_nx(void)
 {
 #ifdef __x86_64__
@@ -513,6 +624,7 @@ static const struct kc_subtest subtests[] = {
 	{ "net_kick_vs_kill", test_net },
 	{ "vsock_kick_vs_kill", test_vsock },
 	{ "kvm_nx_wake_vs_kill", test_kvm_nx },
+	{ "net_kill_with_fd_shared", test_net_kill_shared },
 	{ 0 },
 };
 
