@@ -62,21 +62,26 @@
  * report the flags; legacy_quirk_storm and kernel_irqchip_lvr run everywhere (pre-flag kernels
  * behave as the quirk).
  *
- * --fault-ignore-directed-eoi: the VMM ignores directed EOI the way every VMM did before the
- * patch: enable_directed_eoi does not set KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST, so KVM
- * keeps broadcasting the guest's APIC EOIs to the userspace I/O APIC, which re-sends the
- * still-high line on each: the subtest must fail with the storm.
+ * --model-vmm-no-opt-in is kvmcheck's model of a VMM that does not opt in to directed EOI, as
+ * every VMM before the patch: enable_directed_eoi does not set
+ * KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST, so KVM keeps broadcasting the guest's APIC EOIs to
+ * the userspace I/O APIC, which re-sends the still-high line on each: the subtest fails with the
+ * storm.
+ *
+ * Shown to fail on kernel mutants (make mutants; bench/mutants_bench.results): deoi-01..13, one
+ * rule of the patch each, are killed on the build:debian 7.2.13 kernel; deoi-14 (the in-kernel
+ * I/O APIC keeps remote IRR after a broadcast EOI) survives.
  *
  * legacy_quirk_storm follows the merged (7.2) form; a kernel carrying only the first posting
  * of the patch (suppression whenever SPIV bit 12 is set, no flags) has no storm there and
  * fails it, as it should: that form broke the behaviour api.rst now documents.
  *
  * Shown on: host 6.18.44-fc with kvm_pvm (the flags are already there: VM fd X2APIC_API 0xb,
- * 0xf with a split irqchip): all 8 pass (5 runs); with --fault-ignore-directed-eoi
+ * 0xf with a split irqchip): all 8 pass (5 runs); with --model-vmm-no-opt-in
  * enable_directed_eoi fails ("interrupt storm: ... delivered 200 times, 200
  * KVM_EXIT_IOAPIC_EOI exits"), the other 7 pass.
  * Under QEMU (TCG, nested SVM, kvm_amd): Debian sid 7.2.13: all 8 pass; with
- * KVMCHECK_TEST_OPTIONS=--fault-ignore-directed-eoi enable_directed_eoi fails with the storm.
+ * KVMCHECK_TEST_OPTIONS=--model-vmm-no-opt-in enable_directed_eoi fails with the storm.
  * Debian trixie 6.12.117 and bookworm 6.1.176 (VM fd X2APIC_API 0x3, no flags): the six flag
  * subtests skip ("kernel predates ..."), legacy_quirk_storm and kernel_irqchip_lvr pass.
  */
@@ -114,7 +119,7 @@ enum stage {
 				 * entries re-injected over IF clear */
 };
 
-static bool fault_ignore_directed_eoi;
+static bool model_vmm_no_opt_in;	/* a VMM that does not opt in to directed EOI */
 
 /* ---- guest ---- */
 
@@ -570,7 +575,7 @@ static void test_enable_needs_split(void)
 
 static void test_enable_directed_eoi(void)
 {
-	uint64_t flags = fault_ignore_directed_eoi ? 0 : KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST;
+	uint64_t flags = model_vmm_no_opt_in ? 0 : KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST;
 	struct machine m;
 	uint32_t lvr, spiv;
 
@@ -715,9 +720,10 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "fault-ignore-directed-eoi",
-	  "VMM leaves KVM in the pre-patch quirk: enable_directed_eoi must fail with a storm",
-	  &fault_ignore_directed_eoi },
+	{ "model-vmm-no-opt-in",
+	  "model a VMM that does not opt in to directed EOI (KVM keeps the pre-patch quirk): "
+	  "enable_directed_eoi fails with the storm",
+	  &model_vmm_no_opt_in },
 	{ 0 },
 };
 
@@ -731,7 +737,8 @@ static const struct kc_patch patch = {
 static const struct kc_test test = {
 	.name = "x86/directed_eoi",
 	.summary = "split irqchip: Suppress EOI Broadcast flags of KVM_CAP_X2APIC_API, LVR/SPIV, "
-		   "EOI exits and the level-interrupt storm of the legacy quirk",
+		   "EOI exits and the level-interrupt storm of the legacy quirk "
+		   "(--model-vmm-no-opt-in: a model of a VMM that does not opt in)",
 	.groups = "x86,irqchip,seed",
 	.timeout_s = 120,
 	.subtest_timeout_s = 20,

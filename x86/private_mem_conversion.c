@@ -22,25 +22,29 @@
  *    KVM_EXIT_MEMORY_FAULT: gpa of the page, size 4096, flags KVM_MEMORY_EXIT_FLAG_PRIVATE
  *    (mmu.c kvm_mmu_faultin_pfn_gmem() -> kvm_mmu_prepare_memory_fault_exit()); it repeats until
  *    userspace changes something (api.rst, KVM_EXIT_MEMORY_FAULT and KVM_CAP_MEMORY_FAULT_INFO).
- * The handler (lib/x86_64/hypercall.c kc_convert_memory()) sets the attributes for the whole
- * range and then works slot by slot: discard the shared copy when going private, punch the
- * guest_memfd range of every touched slot when going shared.
+ * The handler (lib/x86_64/hypercall.c kc_convert_memory()) is kvmcheck's model of the fixed
+ * kvm_convert_memory(): it sets the attributes for the whole range and then works slot by slot:
+ * discard the shared copy when going private, punch the guest_memfd range of every touched slot
+ * when going shared. The test checks that model against KVM.
  *
  * Layout: slot 0 is the program image (shared). Slot A: guest_memfd fd A (offset 0) at
  * 0xc0000000, 2 MiB; slot B: guest_memfd fd B at offset 2 MiB (to check offset arithmetic) at
  * 0xc0200000, 2 MiB; slot C: anonymous memory only, at 0xc0400000. The conversions cover 16
  * pages, 8 on each side of the A|B boundary. The memory-fault check straddles B|C.
  *
- * --fault-first-slot-only makes the handler convert only the part of the range in the first
- * slot (the QEMU bug): shared_to_private and private_to_shared FAIL. --fault-punch-first-slot-only
- * sets the attributes for the whole range but punches guest_memfd only in the first slot:
- * private_to_shared FAILs at the check that re-privatised pages read as zero.
+ * The model switches turn the handler into a model of the unfixed VMM: --model-first-slot-only
+ * converts only the part of the range in the first slot (the QEMU bug): shared_to_private and
+ * private_to_shared FAIL. --model-punch-first-slot-only sets the attributes for the whole range
+ * but punches guest_memfd only in the first slot: private_to_shared FAILs at the check that
+ * re-privatised pages read as zero.
  *
  * Needs KVM_X86_SW_PROTECTED_VM (CONFIG_KVM_SW_PROTECTED_VM, with the TDP MMU), guest_memfd,
  * KVM_CAP_MEMORY_ATTRIBUTES with KVM_MEMORY_ATTRIBUTE_PRIVATE and KVM_CAP_EXIT_HYPERCALL with
  * KVM_HC_MAP_GPA_RANGE.
  *
- * Shown to FAIL: not yet run (see below); the fault switches are the intended demonstration.
+ * Shown to FAIL: on the build:debian kernel, every kernel mutant pmem-01..08 (make mutants;
+ * bench/mutants_bench.results: guest_memfd, memory attributes, memory-fault exits, the hypercall
+ * exit).
  * Shown to PASS: not yet run: kernel 6.18 with kvm_pvm offers VM types 0x1 only, so every
  * subtest SKIPs there with the reason below. Measured there as well: a default VM with
  * KVM_CAP_EXIT_HYPERCALL never leaves KVM_RUN on VMMCALL or VMCALL (the vCPU stays on the
@@ -48,8 +52,8 @@
  * subtest timeout bounds that.
  * Shown on the matrix's build:debian kernel (Debian's linux-source 7.2.13 with
  * scripts/config/kvmcheck.config, CONFIG_KVM_SW_PROTECTED_VM=y) under QEMU TCG: all three pass;
- * KVMCHECK_TEST_OPTIONS=--fault-first-slot-only fails both conversions (slot B keeps its old
- * contents, "gpa 0xc0200000 (slot B) holds …"); --fault-punch-first-slot-only fails
+ * KVMCHECK_TEST_OPTIONS=--model-first-slot-only fails both conversions (slot B keeps its old
+ * contents, "gpa 0xc0200000 (slot B) holds …"); --model-punch-first-slot-only fails
  * private_to_shared_across_slots. Debian sid 7.2.13, trixie 6.12 and bookworm 6.1 skip all
  * three (no KVM_X86_SW_PROTECTED_VM).
  */
@@ -88,8 +92,9 @@ enum tag {
 static const uint64_t word_offsets[] = { 0, 2048, KC_PAGE_SIZE - 8 };
 #define NR_WORDS	(sizeof(word_offsets) / sizeof(word_offsets[0]))
 
-static bool fault_first_slot_only;
-static bool fault_punch_first_slot_only;
+/* Models of the VMM before QEMU's fix, for kc_convert_memory()'s place in it. */
+static bool model_first_slot_only;
+static bool model_punch_first_slot_only;
 
 static inline uint64_t pattern(uint64_t tag, uint64_t gpa)
 {
@@ -255,7 +260,7 @@ static void host_expect(struct kvm_vm *vm, uint64_t tag, const char *what)
 }
 
 /*
- * The VMM's KVM_HC_MAP_GPA_RANGE handler. The fault switches cut the conversion at the end of
+ * The VMM's KVM_HC_MAP_GPA_RANGE handler. The model switches cut the conversion at the end of
  * the slot holding the range's first page, as QEMU did with the first memory region.
  */
 static void handle_map_gpa_range(struct kvm_vcpu *vcpu, const struct kc_map_gpa_range *req,
@@ -277,9 +282,9 @@ static void handle_map_gpa_range(struct kvm_vcpu *vcpu, const struct kc_map_gpa_
 	TEST_ASSERT(first, "KVM_HC_MAP_GPA_RANGE for gpa %#llx outside every memslot",
 		    (unsigned long long)req->gpa);
 
-	if (fault_first_slot_only && req->gpa + size > first->gpa + first->size)
+	if (model_first_slot_only && req->gpa + size > first->gpa + first->size)
 		size = first->gpa + first->size - req->gpa;
-	if (fault_punch_first_slot_only && !to_private &&
+	if (model_punch_first_slot_only && !to_private &&
 	    req->gpa + size > first->gpa + first->size) {
 		/* Attributes for everything, guest_memfd punched for the first slot only. */
 		uint64_t first_part = first->gpa + first->size - req->gpa;
@@ -432,8 +437,8 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "fault-first-slot-only", "convert only the part of the range in its first memslot (the QEMU bug)", &fault_first_slot_only },
-	{ "fault-punch-first-slot-only", "set attributes for the whole range but punch guest_memfd only in the first memslot", &fault_punch_first_slot_only },
+	{ "model-first-slot-only", "model QEMU before the fix: convert only the part of the range in its first memslot", &model_first_slot_only },
+	{ "model-punch-first-slot-only", "model a VMM that sets attributes for the whole range but punches guest_memfd only in the first memslot", &model_punch_first_slot_only },
 	{ 0 },
 };
 
@@ -446,7 +451,7 @@ static const struct kc_patch patch = {
 
 static const struct kc_test test = {
 	.name = "x86/private_mem_conversion",
-	.summary = "KVM_HC_MAP_GPA_RANGE conversions across two guest_memfd memslots, data checked on both sides, memory-fault exit at a slot boundary",
+	.summary = "KVM_HC_MAP_GPA_RANGE conversions across two guest_memfd memslots, data checked on both sides, memory-fault exit at a slot boundary; checks kvmcheck's model of QEMU's kvm_convert_memory fix",
 	.groups = "x86,seed,runtime",
 	.timeout_s = 60,
 	.subtest_timeout_s = 20,

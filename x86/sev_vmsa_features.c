@@ -27,14 +27,20 @@
  *    snp_launch_start() hands kvm->arch.default_tsc_khz to firmware); vCPUs of such a VM get
  *    guest_tsc_protected (sev_es_vcpu_create()), so KVM_SET_TSC_KHZ on a vCPU is EINVAL.
  *
- * Shown to FAIL: --fault-features-on-sev (plain-SEV check asks for debug-swap expecting success,
- * and the no-SEV checks expect the attribute to advertise debug-swap) fails where it runs. No
- * kernel lacking the ABI was available with SEV hardware.
+ * The bug this patch series fixes lives in the VMM: --model-features-on-sev is kvmcheck's model
+ * of QEMU before it (no "Validate that SEV-ES is enabled when VMSA features are used"). The test
+ * then expects what such a VMM does, the attribute to offer debug-swap and plain SEV to take it,
+ * and KVM's refusals fail vmsa_features_attr (shown on sid) and, with SEV,
+ * init2_refuses_features_for_sev.
+ * Shown to FAIL: kernel mutant cvm-08 (make mutants; bench/mutants_bench.results: VMSA features
+ * offered without SEV-ES) fails vmsa_features_attr; cvm-05 and cvm-06, the same rules in sev.c,
+ * need a kernel with CONFIG_KVM_AMD_SEV and SEV hardware. No kernel lacking the ABI was available
+ * with SEV hardware.
  * Shown to PASS: kernel 6.18 with kvm_pvm (no SEV: VM types = default only): the "without SEV"
  * checks pass, SEV-ES/SNP paths skip with their reason.
  * Under QEMU (TCG, nested SVM without SEV): sid 7.2.13, trixie 6.12.117 and bookworm 6.1.176
- * pass the three negative subtests and skip the SEV, SEV-ES and SNP paths with their reasons;
- * --fault-features-on-sev fails vmsa_features_attr on sid. No SEV hardware was available.
+ * pass the three negative subtests and skip the SEV, SEV-ES and SNP paths with their reasons.
+ * No SEV hardware was available.
  */
 #include <errno.h>
 #include <string.h>
@@ -48,7 +54,7 @@
 #define NO_SEV_ES	"no SEV-ES: KVM_CAP_VM_TYPES lacks KVM_X86_SEV_ES_VM (needs SEV-ES ASIDs in firmware and kvm_amd.sev_es=1)"
 #define NO_SNP		"no SEV-SNP: KVM_CAP_VM_TYPES lacks KVM_X86_SNP_VM (needs SNP enabled in firmware, SNP-capable PSP firmware and kvm_amd.sev_snp=1)"
 
-static bool fault_features_on_sev;
+static bool model_features_on_sev;	/* a VMM without QEMU's SEV-ES check */
 
 static const char *type_name(unsigned long type)
 {
@@ -139,17 +145,17 @@ static void test_vmsa_features_attr(void)
 		TEST_ASSERT(err == ENXIO || err == EINVAL || err == ENOTTY,
 			    "KVM_HAS/GET_DEVICE_ATTR(KVM_X86_SEV_VMSA_FEATURES) failed with %s, expected ENXIO (or EINVAL/ENOTTY before /dev/kvm had device attributes)",
 			    strerror(err));
-		TEST_ASSERT(!fault_features_on_sev,
-			    "--fault-features-on-sev: expected the attribute to offer debug-swap");
+		TEST_ASSERT(!model_features_on_sev,
+			    "--model-features-on-sev: the VMM expected the attribute to offer debug-swap");
 		TEST_ASSERT(!type_advertised(KVM_X86_SEV_ES_VM) || err != ENXIO,
 			    "SEV-ES VMs are advertised but KVM_X86_SEV_VMSA_FEATURES is absent");
 		return;
 	}
 	kc_info("KVM_X86_SEV_VMSA_FEATURES = %#llx (KVM offers SEV-ES %d, SNP %d)",
 		(unsigned long long)val, sev_es, snp);
-	if (fault_features_on_sev)
+	if (model_features_on_sev)
 		TEST_ASSERT(val & KC_SEV_FEAT_DEBUG_SWAP,
-			    "--fault-features-on-sev: expected debug-swap in %#llx",
+			    "--model-features-on-sev: the VMM expected debug-swap in %#llx",
 			    (unsigned long long)val);
 	TEST_ASSERT(!val || sev_es,
 		    "VMSA features %#llx offered although KVM does not offer SEV-ES (CPUID 0x8000001F.EAX[3])",
@@ -227,9 +233,9 @@ static void test_init2_refuses_features_for_sev(void)
 	if (!type_advertised(KVM_X86_SEV_VM))
 		kc_skip("%s", NO_SEV);
 	fd = sev_vm_fd(KVM_X86_SEV_VM);
-	if (fault_features_on_sev) {
-		/* What QEMU refuses since patch 4/8, asked for anyway: KVM must refuse it too. */
-		expect_init2_ok(fd, "SEV with debug-swap (fault switch)", KC_SEV_FEAT_DEBUG_SWAP, 0,
+	if (model_features_on_sev) {
+		/* What QEMU refuses since patch 4/8, asked for by the model VMM: KVM refuses it too. */
+		expect_init2_ok(fd, "SEV with debug-swap (model VMM)", KC_SEV_FEAT_DEBUG_SWAP, 0,
 				EINVAL);
 	}
 	expect_init2_einval(fd, "SEV with debug-swap", KC_SEV_FEAT_DEBUG_SWAP, 0, 0);
@@ -316,7 +322,7 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "fault-features-on-sev", "expect VMSA features where KVM must refuse or lack them, to show the checks fail", &fault_features_on_sev },
+	{ "model-features-on-sev", "model a VMM without QEMU's SEV-ES check: expect debug-swap offered and taken for plain SEV (KVM refuses, the checks fail)", &model_features_on_sev },
 	{ 0 },
 };
 
@@ -329,7 +335,7 @@ static const struct kc_patch patch = {
 
 static const struct kc_test test = {
 	.name = "x86/sev_vmsa_features",
-	.summary = "KVM_SEV_INIT2 vmsa_features and KVM_X86_SEV_VMSA_FEATURES: debug-swap for SEV-ES, Secure TSC for SNP, nothing for SEV, clean refusals without SEV",
+	.summary = "KVM_SEV_INIT2 vmsa_features and KVM_X86_SEV_VMSA_FEATURES: debug-swap for SEV-ES, Secure TSC for SNP, nothing for SEV, clean refusals without SEV (--model-features-on-sev: a model of QEMU before its SEV-ES check)",
 	.groups = "x86,seed,abi",
 	.timeout_s = 60,
 	.subtest_timeout_s = 20,

@@ -27,17 +27,16 @@
  *    otherwise), cpuid.nent no larger than the room given; E2BIG when cpuid.nent is too small;
  *    EINVAL for non-zero flags (and for non-zero hw_error, tdx_get_cmd()).
  *
- * Shown to FAIL: --fault-claim-tdx (the test believes KVM_X86_TDX_VM is advertised, as a kernel
- * with the bug and r == 0 would claim): tdx_param_matches_vm_types and tdx_capabilities fail on
- * this host. A real kernel lacking the fix was not available: the bug needs a TDX host whose
- * TDX module fails to report its system information.
+ * Shown to FAIL: kernel mutant cvm-02 (make mutants; bench/mutants_bench.results) advertises
+ * KVM_X86_TDX_VM without TDX brought up, the bug's symptom: tdx_param_matches_vm_types ("advertised
+ * without kvm_intel loaded") and tdx_capabilities fail. A real kernel lacking the fix was not
+ * available: the bug needs a TDX host whose TDX module fails to report its system information.
  * Shown to PASS: kernel 6.18 with kvm_pvm (no kvm_intel, VM types = default only): the refusal and
  * VM-type checks pass, the TDX-specific ones skip with their reason.
  * Under QEMU (TCG, AMD EPYC model, kvm_amd): sid 7.2.13 and trixie 6.12.117 pass
  * vm_types_reported and tdx_vm_refused_when_not_advertised and skip the rest (no kvm_intel, no
  * TDX); bookworm 6.1.176 has no KVM_CAP_VM_TYPES: vm_types_reported skips with that reason and
- * the refusal passes. --fault-claim-tdx fails tdx_param_matches_vm_types and tdx_capabilities
- * on sid. No TDX host was available.
+ * the refusal passes. No TDX host was available.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,24 +64,9 @@ struct kc_tdx_caps {
 	struct kvm_cpuid2 cpuid;
 };
 
-static bool fault_claim_tdx;
-
-/*
- * KVM_CAP_VM_TYPES. --fault-claim-tdx adds KVM_X86_TDX_VM to it, as a kernel with the bug does
- * when the uninitialised error code happens to be 0: TDX "advertised" with no TDX module behind.
- */
-static uint64_t vm_types(void)
-{
-	uint64_t t = kc_vm_types();
-
-	if (fault_claim_tdx)
-		t |= (1ULL << KVM_X86_DEFAULT_VM) | (1ULL << KVM_X86_TDX_VM);
-	return t;
-}
-
 static bool vm_types_known(uint64_t *types)
 {
-	*types = vm_types();
+	*types = kc_vm_types();
 	return *types != 0;
 }
 
@@ -104,7 +88,7 @@ static void test_vm_types_reported(void)
 
 static void test_tdx_vm_refused_when_not_advertised(void)
 {
-	uint64_t types = vm_types();
+	uint64_t types = kc_vm_types();
 	int fd, err;
 
 	if (types & (1ULL << KVM_X86_TDX_VM))
@@ -145,7 +129,7 @@ static int read_bool_param(const char *path)
 
 static void test_tdx_param_matches_vm_types(void)
 {
-	uint64_t types = vm_types();
+	uint64_t types = kc_vm_types();
 	bool advertised = types & (1ULL << KVM_X86_TDX_VM);
 	int param;
 
@@ -211,7 +195,7 @@ static struct kc_tdx_caps *caps_alloc(uint32_t nent)
 
 static void test_tdx_capabilities(void)
 {
-	uint64_t types = vm_types();
+	uint64_t types = kc_vm_types();
 	struct kc_tdx_caps *caps = NULL;
 	uint32_t room;
 	int fd, ret = -1;
@@ -269,11 +253,6 @@ static const struct kc_subtest subtests[] = {
 	{ 0 },
 };
 
-static const struct kc_option options[] = {
-	{ "fault-claim-tdx", "treat KVM_X86_TDX_VM as advertised, as the bug can leave it, to show the checks fail", &fault_claim_tdx },
-	{ 0 },
-};
-
 static const struct kc_patch patch = {
 	.subject = "KVM: TDX: Fix uninitialized error code for __tdx_bringup()",
 	.fixes = "61bb28279623 (\"KVM: TDX: Get system-wide info about TDX module on initialization\")",
@@ -293,7 +272,6 @@ static const struct kc_test test = {
 	.paths = KC_PATHS("arch/x86/kvm/vmx/tdx.c", "arch/x86/kvm/vmx/main.c", "arch/x86/kvm/x86.c",
 			 "arch/x86/virt/vmx/tdx/"),
 	.subtests = subtests,
-	.options = options,
 };
 
 KVMCHECK_MAIN(test)

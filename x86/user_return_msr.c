@@ -31,21 +31,19 @@
  * Where TSC_AUX is touched by the guest: only when KVM_GET_SUPPORTED_CPUID offers RDTSCP or
  * RDPID (x86.c kvm_set_msr_common(): otherwise a guest WRMSR faults, by design).
  *
- * --fault-clobber compares the host's RDPID/RDTSCP against the guest's value instead of
- * getcpu()'s: the check that a leak would trip then trips, showing it can fail.
- *
- * Shown to FAIL: with --fault-clobber (every host check reports the CPU's value where the guest's
- * was expected). Patch 1/2 itself changes no visible behaviour for non-SEV-ES guests (it only
- * adds the helper; the cached value equals the hardware value), so no kernel "lacking" it fails
- * here; SEV-ES with V_TSC_AUX (patch 2/2) needs an SEV-ES host and KVM_SEV_INIT2, which this
- * suite does not launch.
+ * Shown to FAIL: on kernel mutants of the rules above (make mutants; bench/mutants_bench.results):
+ * uret-01 (kvm_on_user_return() writes no host value back) fails all three subtests ("host
+ * TSC_AUX ... is 0x7a5a0000, expected 0 - the guest's value leaked"); uret-05 (svm.c loads no
+ * guest TSC_AUX) fails tsc_aux_across_migration in the guest's RDTSCP check.
+ * Patch 1/2 itself changes no visible behaviour for non-SEV-ES guests (it only adds the helper;
+ * the cached value equals the hardware value), so no kernel "lacking" it fails here; SEV-ES with
+ * V_TSC_AUX (patch 2/2) needs an SEV-ES host and KVM_SEV_INIT2, which this suite does not launch.
  * Shown to PASS: kernel 6.18 with kvm_pvm (AMD EPYC model, 2 CPUs): syscall_msrs_restored_on_exit
  * and tsc_aux_across_migration (host RDPID/RDTSCP checked after 256 exits and 128 migrations,
  * two witnesses); tsc_aux_restored_on_exit SKIPs there because kvm_pvm's
  * KVM_GET_SUPPORTED_CPUID offers neither RDTSCP nor RDPID, so its guests cannot own TSC_AUX.
  * Under QEMU (TCG, EPYC with RDTSCP and RDPID, nested SVM): Debian sid 7.2.13, trixie 6.12.117
- * and bookworm 6.1.176 pass all three subtests; KVMCHECK_TEST_OPTIONS=--fault-clobber fails all
- * three on sid ("host TSC_AUX ... is 0, expected 0x7a5a0000").
+ * and bookworm 6.1.176 pass all three subtests.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -76,8 +74,6 @@
 #define GUEST_LSTAR(i)	(0xffff800000a00000ULL + ((uint64_t)(i) << 12))
 #define GUEST_CSTAR(i)	(0xffff800000c00000ULL + ((uint64_t)(i) << 12))
 #define GUEST_SFMASK(i)	(0x00000300U + ((uint32_t)(i) & 0xff))
-
-static bool fault_clobber;
 
 /* ---- guest ---- */
 
@@ -240,13 +236,10 @@ static void check_host_aux(const struct host_aux *h, uint64_t iter, uint32_t gue
 	unsigned int cpu;
 
 	want = getcpu_encoded(&cpu);
-	if (fault_clobber)
-		want = guest_val;	/* the fault switch: expect the guest's value to have leaked */
 	TEST_ASSERT(got == want,
 		    "exit %llu: host TSC_AUX (RDPID/RDTSCP) on CPU %u is %#x, expected %#x%s",
 		    (unsigned long long)iter, cpu, got, want,
-		    guest_wrote && got == guest_val ? " - the guest's value leaked to the host" :
-		    fault_clobber ? " (--fault-clobber expects the guest's value)" : "");
+		    guest_wrote && got == guest_val ? " - the guest's value leaked to the host" : "");
 	/* Both instructions, where the CPU has both. */
 	TEST_ASSERT(host_aux_is(h, want, &got),
 		    "exit %llu: RDPID and RDTSCP disagree on the host (%#x vs %#x)",
@@ -489,11 +482,6 @@ static const struct kc_subtest subtests[] = {
 	{ 0 },
 };
 
-static const struct kc_option options[] = {
-	{ "fault-clobber", "expect the guest's TSC_AUX in the host's RDPID/RDTSCP instead of the CPU number, to show the check fails", &fault_clobber },
-	{ 0 },
-};
-
 static const struct kc_patch patch = {
 	.subject = "KVM: x86: Add helper to retrieve cached value of user return MSR",
 	.fixes = NULL,
@@ -513,7 +501,6 @@ static const struct kc_test test = {
 	.paths = KC_PATHS(KC_PATHS_RUNTIME, "arch/x86/kvm/svm/sev.c",
 			 "kernel/user-return-notifier.c"),
 	.subtests = subtests,
-	.options = options,
 };
 
 KVMCHECK_MAIN(test)

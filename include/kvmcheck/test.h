@@ -28,7 +28,11 @@ struct kc_subtest {
 	void (*fn)(void);
 };
 
-/* A boolean switch the test accepts, e.g. --fault-first-slot-only. */
+/*
+ * A boolean switch the test accepts: --model-... runs the test as kvmcheck's model of an unfixed
+ * VMM (--model-first-slot-only), --selftest-... plants what the harness must catch
+ * (--selftest-log-line); others change how it runs (--race-long).
+ */
 struct kc_option {
 	const char *name;	/* without the leading dashes */
 	const char *help;

@@ -44,6 +44,8 @@ void kc_complete_hypercall(struct kvm_vcpu *vcpu, uint64_t ret);
  * copy is discarded (MADV_DONTNEED); to shared, the guest_memfd range behind it is punched out
  * (fallocate PUNCH_HOLE|KEEP_SIZE at the slot's guest_memfd offset). Conversion to private of a
  * part backed by no guest_memfd is refused before anything changes. Returns 0 or -errno.
+ * This is kvmcheck's model of QEMU's kvm_convert_memory() with "accel/kvm: Fix
+ * kvm_convert_memory calls crossing memory regions" (x86/private_mem_conversion checks it).
  */
 int kc_convert_memory(struct kvm_vm *vm, uint64_t gpa, uint64_t size, bool to_private);
 

@@ -256,7 +256,7 @@ def test_blocks(tap_lines):
 
 def _needles(cell):
     """Fragments of a cell's reasons that a console line holds: a splat's first line (a CRASH
-    reason, a health failure's 'kernel report ...: BUG: ...') or a fault switch's record."""
+    reason, a health failure's 'kernel report ...: BUG: ...') or a harness self-check's record."""
     out = []
     for text in [cell.reason] + [s.reason for s in cell.subtests]:
         for part in (text or "").split(" | "):

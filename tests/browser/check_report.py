@@ -31,8 +31,8 @@ sys.path.insert(0, str(HERE))
 import cdp  # noqa: E402
 from kvmcheck import report  # noqa: E402
 
-# The regression planted in the samples: x86/directed_eoi ran with --fault-ignore-directed-eoi
-# on sid (tests/report/README).
+# The regression planted in the samples: x86/directed_eoi ran with --model-vmm-no-opt-in on sid
+# (tests/report/README).
 PLANTED = ("sid", "x86/directed_eoi")
 CHECKS = ["loads without console errors", "nothing requested but the file", "grid cells",
           "cell click opens its log", "planted regression listed first", "filters",

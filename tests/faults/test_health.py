@@ -8,8 +8,8 @@ not naming this test's tasks) must not. Reproduced on this machine's kernel with
 program built against the library: it logs through /dev/kmsg with the fault tag
 (KC_FAULT_TAG), which is how user space can write a record the scanner reads as the kernel's
 (the records name only this program's tasks, so no other test on this machine counts them).
-One QEMU boot shows vhost_task_lifetime's --fault-log-line and --fault-taint in the guest,
-where taint counts.
+One QEMU boot shows vhost_task_lifetime's harness self-checks --selftest-log-line and
+--selftest-taint in the guest, where taint counts.
 """
 import json
 import re
@@ -225,11 +225,12 @@ class TestHealthOnThisKernel(unittest.TestCase):
 
 
 class TestHealthInTheGuest(unittest.TestCase):
-    """One QEMU boot: vhost_task_lifetime's fault switches in the kvmcheck guest, where every
-    report and new taint counts. --fault-log-line fires in net_kick_vs_kill, --fault-taint in
-    vsock_kick_vs_kill; kvm_nx_wake_vs_kill runs after the taint was set, so it is not new."""
+    """One QEMU boot: vhost_task_lifetime's harness self-checks in the kvmcheck guest, where
+    every report and new taint counts. --selftest-log-line fires in net_kick_vs_kill,
+    --selftest-taint in vsock_kick_vs_kill; kvm_nx_wake_vs_kill runs after the taint was set,
+    so it is not new."""
 
-    def test_fault_switches_fail_their_subtests(self):
+    def test_selftest_switches_fail_their_subtests(self):
         if not (BUILD / "vhost" / "vhost_task_lifetime").exists():
             self.skipTest("no vhost/vhost_task_lifetime in %s" % BUILD)
         if "riscv" in str(BUILD):
@@ -239,7 +240,7 @@ class TestHealthInTheGuest(unittest.TestCase):
             js = Path(tmp) / "out.json"
             rc, out, err = run([TOP / "run_tests.sh", "--target", "qemu:sid", "--build-dir",
                                 BUILD, "-t", "vhost/vhost_task_lifetime", "--json", js],
-                               env={"KVMCHECK_TEST_OPTIONS": "--fault-log-line,--fault-taint",
+                               env={"KVMCHECK_TEST_OPTIONS": "--selftest-log-line,--selftest-taint",
                                     "KVMCHECK_LOGDIR": str(Path(tmp) / "logs")}, timeout=600)
             if rc == 3:
                 self.skipTest("the guest did not boot here: %s" % err.strip()[-300:])

@@ -251,17 +251,17 @@ class TestLogScanner(unittest.TestCase):
     def test_kmsg_records(self):
         # /dev/kmsg: "prio,seq,usec,flags;text", a record's inner newlines as \x0a, and
         # dictionary lines after it. Facility 1 (prio >> 3) is user space: not the kernel's,
-        # unless it carries the fault switches' tag.
+        # unless it carries the harness self-checks' tag.
         log = ("4,900,77000001,-;------------[ cut here ]------------\n"
                "4,901,77000002,-;WARNING: CPU: 1 PID: 55 at arch/x86/kvm/x86.c:10 f+0x1/0x2"
                "\\x0aCPU: 1 UID: 0 PID: 55 Comm: pio_mmio Not tainted\n"
                " SUBSYSTEM=cpu\n"
                "12,902,77000003,-;BUG: this is a user writing to /dev/kmsg\n"
-               "12,903,77000004,-;kvmcheck-fault: BUG: synthetic from a fault switch\n")
+               "12,903,77000004,-;kvmcheck-fault: BUG: synthetic from a self-check\n")
         reports, _ = self.scan(log)
         self.assertEqual(reports, [
             (55, "pio_mmio", "WARNING: CPU: 1 PID: 55 at arch/x86/kvm/x86.c:10 f+0x1/0x2"),
-            (0, "", "BUG: synthetic from a fault switch")])
+            (0, "", "BUG: synthetic from a self-check")])
 
 
 if __name__ == "__main__":
