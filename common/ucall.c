@@ -3,17 +3,17 @@
  * The ucall channel itself, on every architecture (x86: register ucalls and a PIO doorbell;
  * riscv64: an SBI call KVM forwards to userspace): values synced from guest to host, guest
  * printf, a guest assert that reports file, line, expression and values, and GUEST_DONE on
- * return from guest code. --selftest-fail makes the guest_assert subtest fail on purpose; the
+ * return from guest code. --self-check-fail makes the guest_assert subtest fail on purpose; the
  * project's own tests check the report (tests/unit/test_harness.py).
  * Shown on: host 6.18 kvm_pvm (AMD and Intel), QEMU Debian 6.1/6.12/7.2 x86_64 and 7.2 riscv64:
- * pass; --selftest-fail: guest_assert fails with file, line and 0x1 != 0x2.
+ * pass; --self-check-fail: guest_assert fails with file, line and 0x1 != 0x2.
  */
 #include <string.h>
 #include "kvmcheck/test.h"
 #include "kvmcheck/guest.h"
 #include "kvmcheck/vm.h"
 
-static bool selftest_fail;
+static bool self_check_fail;
 
 static void guest_sync_values(void)
 {
@@ -79,14 +79,14 @@ static void guest_assert_code(uint64_t a, uint64_t b)
 	GUEST_DONE();
 }
 
-/* With --selftest-fail this fails, reporting common/ucall.c, the line above and 0x1 != 0x2. */
+/* With --self-check-fail this fails, reporting common/ucall.c, the line above and 0x1 != 0x2. */
 static void test_guest_assert(void)
 {
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, guest_assert_code);
 	struct ucall uc;
 
-	vcpu_args_set(vcpu, 2, 1ULL, selftest_fail ? 2ULL : 1ULL);
+	vcpu_args_set(vcpu, 2, 1ULL, self_check_fail ? 2ULL : 1ULL);
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_DONE);
 	kvm_vm_free(vm);
 }
@@ -114,8 +114,8 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "selftest-fail", "self-check: make guest_assert fail, to check the failure report",
-	  &selftest_fail },
+	{ "self-check-fail", "self-check: make guest_assert fail, to check the failure report",
+	  &self_check_fail },
 	{ 0 },
 };
 

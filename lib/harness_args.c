@@ -45,7 +45,7 @@ static int bad_arg(const struct kc_test *t, const char *prog, const char *what, 
 }
 
 /*
- * KVMCHECK_TEST_OPTIONS="--model-vmm-no-opt-in,--selftest-log-line" sets switches without a
+ * KVMCHECK_TEST_OPTIONS="--model-vmm-no-opt-in,--self-check-log-line" sets switches without a
  * command line, so a whole run (the runner, or a QEMU guest whose kernel command line carries
  * it) can turn a model or a harness self-check on.
  * Switches another test defines are not this test's business and are ignored.

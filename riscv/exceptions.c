@@ -3,7 +3,7 @@
  * The riscv64 guest runtime's trap handling: an illegal instruction and an ebreak routed to
  * handlers installed by the guest and by the host (KVM delegates both to the guest through
  * hedeleg), and a trap with no handler reported to the host with cause, sepc and stval.
- * --selftest-fail runs the illegal-instruction subtest without its handler, so it fails with
+ * --self-check-fail runs the illegal-instruction subtest without its handler, so it fails with
  * the unhandled-trap report.
  */
 #include "kvmcheck/test.h"
@@ -15,7 +15,7 @@
 /* ebreak in its 32-bit encoding, so a handler skips 4 bytes either way. */
 #define EBREAK_INSN	0x00100073
 
-static bool selftest_fail;
+static bool self_check_fail;
 
 static volatile uint64_t seen_vector, seen_sepc, seen_stval;
 
@@ -84,7 +84,7 @@ static void run_trap_test(uint64_t vector, bool install, bool install_in_guest)
 
 static void test_illegal_insn_guest_handler(void)
 {
-	run_trap_test(EXC_INST_ILLEGAL, !selftest_fail, true);
+	run_trap_test(EXC_INST_ILLEGAL, !self_check_fail, true);
 }
 
 static void test_illegal_insn_host_handler(void)
@@ -128,8 +128,8 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "selftest-fail", "self-check: run illegal_insn_guest_handler without its handler",
-	  &selftest_fail },
+	{ "self-check-fail", "self-check: run illegal_insn_guest_handler without its handler",
+	  &self_check_fail },
 	{ 0 },
 };
 

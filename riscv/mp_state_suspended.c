@@ -10,7 +10,7 @@
  * Every KVM_RUN that may wait is bounded by a watchdog thread that sets immediate_exit and
  * signals the vCPU thread, so a kernel that never wakes the vCPU fails with a reason.
  * A kernel without the patch refuses SUSPENDED with EINVAL: the subtests skip, unless
- * --selftest-fail asks to count that as a failure.
+ * --self-check-fail asks to count that as a failure.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,7 +26,7 @@
 #define QUIET_MS	300	/* how long a vCPU with no wakeup event must stay blocked */
 #define INJECT_DELAY_MS	200
 
-static bool selftest_fail;
+static bool self_check_fail;
 
 /* --- guest ----------------------------------------------------------------------------- */
 
@@ -158,7 +158,7 @@ static void suspend(struct kvm_vcpu *vcpu)
 		TEST_ASSERT_EQ(mp_state(vcpu), KVM_MP_STATE_SUSPENDED);
 		return;
 	}
-	if (errno == EINVAL && !selftest_fail)
+	if (errno == EINVAL && !self_check_fail)
 		kc_skip("kernel lacks riscv KVM_MP_STATE_SUSPENDED (EINVAL)");
 	TEST_FAIL("KVM_SET_MP_STATE(KVM_MP_STATE_SUSPENDED) refused: %s", kc_errno_str());
 }
@@ -337,8 +337,8 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "selftest-fail", "self-check: count EINVAL for SUSPENDED as a failure, not a skip",
-	  &selftest_fail },
+	{ "self-check-fail", "self-check: count EINVAL for SUSPENDED as a failure, not a skip",
+	  &self_check_fail },
 	{ 0 },
 };
 

@@ -5,7 +5,7 @@
  * register in it reads back; core and CSR values round-trip through the host and reach the
  * guest; a value the guest writes reaches the host; the timer registers move; malformed ids
  * are refused with the documented errors.
- * --selftest-fail expects the guest's sscratch one higher than it is.
+ * --self-check-fail expects the guest's sscratch one higher than it is.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 #include "kvmcheck/guest.h"
 #include "riscv64/riscv_vm.h"
 
-static bool selftest_fail;
+static bool self_check_fail;
 
 static void guest_nop(void)
 {
@@ -122,7 +122,7 @@ static void test_guest_roundtrip(void)
 	TEST_ASSERT_EQ(uc.args[1], 0);	/* Bare: the library never turns paging on */
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
 	TEST_ASSERT_EQ(vcpu_get_reg(vcpu, RISCV_CSR_REG(sscratch)),
-		       0xfeedface00c0ffeeULL + selftest_fail);
+		       0xfeedface00c0ffeeULL + self_check_fail);
 	TEST_ASSERT_EQ(vcpu_get_reg(vcpu, RISCV_CORE_REG(mode)), KVM_RISCV_MODE_S);
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_DONE);
 	kvm_vm_free(vm);
@@ -171,8 +171,8 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "selftest-fail", "self-check: expect the guest's sscratch one higher than written",
-	  &selftest_fail },
+	{ "self-check-fail", "self-check: expect the guest's sscratch one higher than written",
+	  &self_check_fail },
 	{ 0 },
 };
 

@@ -6,7 +6,7 @@
  * extensions KVM always offers and 0 for an unassigned ID, an experimental ID's probe forwarded
  * to userspace, the vendor/arch/impl IDs matching the vCPU's ONE_REG config, and
  * SBI_ERR_NOT_SUPPORTED for what KVM does not implement.
- * --selftest-fail expects the unassigned extension to probe as present, so probe fails.
+ * --self-check-fail expects the unassigned extension to probe as present, so probe fails.
  */
 #include <stdio.h>
 #include <sys/utsname.h>
@@ -17,7 +17,7 @@
 /* In the standard range (SBI spec, chapter 3) but assigned to no extension. */
 #define SBI_EXT_UNASSIGNED	0x0abcdef0
 
-static bool selftest_fail;
+static bool self_check_fail;
 
 static void guest_base_call(uint64_t fid, uint64_t arg)
 {
@@ -91,7 +91,7 @@ static void test_probe(void)
 		TEST_ASSERT(base_call(SBI_BASE_PROBE_EXT, present[i].id) == 1,
 			    "probe_extension(%s) is not 1", present[i].name);
 	unassigned = base_call(SBI_BASE_PROBE_EXT, SBI_EXT_UNASSIGNED);
-	TEST_ASSERT(unassigned == (selftest_fail ? 1 : 0),
+	TEST_ASSERT(unassigned == (self_check_fail ? 1 : 0),
 		    "probe_extension(%#x, unassigned) = %llu", SBI_EXT_UNASSIGNED,
 		    (unsigned long long)unassigned);
 }
@@ -169,8 +169,8 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "selftest-fail", "self-check: expect an unassigned extension to probe as present",
-	  &selftest_fail },
+	{ "self-check-fail", "self-check: expect an unassigned extension to probe as present",
+	  &self_check_fail },
 	{ 0 },
 };
 

@@ -5,14 +5,14 @@
  * default answer (SBI_ERR_NOT_SUPPORTED) is in ret[0] before userspace writes one, and what the
  * host writes into ret[0]/ret[1] is what the guest's ecall returns in a0/a1
  * (arch/riscv/kvm/vcpu_sbi.c, the forward handler). The ucall channel itself is common/ucall.
- * Shown on: QEMU Debian sid 7.2.13 riscv64: pass; --selftest-fail (the host expects another
+ * Shown on: QEMU Debian sid 7.2.13 riscv64: pass; --self-check-fail (the host expects another
  * a1 than it wrote) fails.
  */
 #include "kvmcheck/test.h"
 #include "kvmcheck/guest.h"
 #include "riscv64/riscv_vm.h"
 
-static bool selftest_fail;
+static bool self_check_fail;
 
 static void guest_sbi_return(void)
 {
@@ -39,7 +39,7 @@ static void test_sbi_return(void)
 	run->riscv_sbi.ret[1] = 0xa5a5a5a5a5a5ULL;
 	TEST_ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
 	TEST_ASSERT_EQ(uc.args[0], 0x5a5a);
-	TEST_ASSERT_EQ(uc.args[1], 0xa5a5a5a5a5a5ULL + selftest_fail);
+	TEST_ASSERT_EQ(uc.args[1], 0xa5a5a5a5a5a5ULL + self_check_fail);
 	kvm_vm_free(vm);
 }
 
@@ -49,8 +49,8 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "selftest-fail", "self-check: expect another a1 than the host wrote, to show the check fails",
-	  &selftest_fail },
+	{ "self-check-fail", "self-check: expect another a1 than the host wrote, to show the check fails",
+	  &self_check_fail },
 	{ 0 },
 };
 

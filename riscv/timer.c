@@ -4,7 +4,7 @@
  * compare value passes, armed through Sstc's stimecmp when the vCPU has Sstc and through the
  * SBI TIME extension's set_timer (SBI spec, chapter 6) either way; and a timer interrupt that
  * stays pending, not taken, while sstatus.SIE is clear, and is taken once SIE is set.
- * --selftest-fail leaves sie.STIE clear in the first subtest, so no interrupt ever arrives.
+ * --self-check-fail leaves sie.STIE clear in the first subtest, so no interrupt ever arrives.
  */
 #include "kvmcheck/test.h"
 #include "kvmcheck/guest.h"
@@ -14,7 +14,7 @@
 #define TIMER_DELAY(freq)	((freq) / 10)
 #define TIMER_BOUND(freq)	((freq) * 5)
 
-static bool selftest_fail;
+static bool self_check_fail;
 
 static volatile uint64_t irq_count, irq_time;
 
@@ -27,7 +27,7 @@ static void timer_handler(struct ex_regs *regs)
 	timer_stop();
 }
 
-/* use_sbi forces set_timer even with Sstc; enable_stie 0 is --selftest-fail. */
+/* use_sbi forces set_timer even with Sstc; enable_stie 0 is --self-check-fail. */
 static void guest_timer(uint64_t use_sbi, uint64_t enable_stie)
 {
 	uint64_t deadline, bound;
@@ -73,7 +73,7 @@ static void run_timer_test(bool use_sbi, bool enable_stie)
 
 static void test_timer_irq(void)
 {
-	run_timer_test(false, !selftest_fail);
+	run_timer_test(false, !self_check_fail);
 }
 
 static void test_timer_irq_sbi(void)
@@ -125,8 +125,8 @@ static const struct kc_subtest subtests[] = {
 };
 
 static const struct kc_option options[] = {
-	{ "selftest-fail", "self-check: leave sie.STIE clear in timer_irq: no interrupt arrives",
-	  &selftest_fail },
+	{ "self-check-fail", "self-check: leave sie.STIE clear in timer_irq: no interrupt arrives",
+	  &self_check_fail },
 	{ 0 },
 };
 

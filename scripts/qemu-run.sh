@@ -93,7 +93,7 @@ fi
 # oops=panic: an oops leaves a half-dead kernel that may run on for minutes; as a panic it ends
 # QEMU (panic=-1 with -no-reboot) at once, with the splat at the end of the console log.
 cmdline="console=ttyS0 panic=-1 oops=panic $append"
-# Test switches (--model-..., --selftest-...) reach the tests in the guest as /init's environment: the kernel
+# Test switches (--model-..., --self-check-...) reach the tests in the guest as /init's environment: the kernel
 # hands unknown name=value parameters to init. Commas, since the command line splits on spaces.
 if [ -n "${KVMCHECK_TEST_OPTIONS:-}" ]; then
 	cmdline+=" KVMCHECK_TEST_OPTIONS=$(printf '%s' "$KVMCHECK_TEST_OPTIONS" | tr ' ' ',')"

@@ -50,10 +50,10 @@
  * Shown to fail on kernel mutants (make mutants; bench/mutants_bench.results): vhost-02 (a put
  * without a get) crashes the guest, vhost-04 (the kill handler skipped) leaves the owner hung;
  * vhost-03 (SIGKILL ignored by the worker) survives, vhost-01 (the fix reverted) needs KASAN.
- * The harness self-checks check kvmcheck's harness, not KVM: --selftest-leak-worker leaves one
+ * The harness self-checks check kvmcheck's harness, not KVM: --self-check-leak-worker leaves one
  * owner alive but counts it as killed (the leftover-worker check must fail),
- * --selftest-log-line logs a WARNING naming this test's task (the harness's log check must fail
- * the subtest), --selftest-taint sets taint bit U (the harness's taint check must fail it).
+ * --self-check-log-line logs a WARNING naming this test's task (the harness's log check must fail
+ * the subtest), --self-check-taint sets taint bit U (the harness's taint check must fail it).
  * tests/faults/test_health.py runs them in the guest.
  * Shown to pass: Debian sid 7.2.13 (has the fix), trixie 6.12.117, bookworm 6.1.176 (kthreads)
  * under QEMU TCG; never run against a known-unfixed kernel with KASAN (none built yet).
@@ -89,7 +89,7 @@
 
 static bool allow_host, race_long;
 /* Harness self-checks: what the harness must catch, planted by the test. */
-static bool selftest_leak_worker, selftest_log_line, selftest_taint;
+static bool self_check_leak_worker, self_check_log_line, self_check_taint;
 
 /* What the owner child reports on the ready pipe. */
 struct owner_report {
@@ -318,9 +318,9 @@ static void plant_selftests(struct race *rc)
 
 	if (kc_read_file("/proc/self/comm", comm, sizeof(comm)) > 0)
 		comm[strcspn(comm, "\n")] = 0;
-	if (selftest_log_line && rc->setup == vhost_setup && strstr(rc->dev, "net")) {
+	if (self_check_log_line && rc->setup == vhost_setup && strstr(rc->dev, "net")) {
 		snprintf(msg, sizeof(msg), KC_FAULT_TAG "WARNING: CPU: 0 PID: %d at "
-			 "vhost/vhost_task_lifetime.c:0 synthetic (--selftest-log-line)\n",
+			 "vhost/vhost_task_lifetime.c:0 synthetic (--self-check-log-line)\n",
 			 (int)getpid());
 		kc_kmsg_write(msg);
 		snprintf(msg, sizeof(msg), KC_FAULT_TAG "CPU: 0 UID: 0 PID: %d Comm: %s Not "
@@ -328,7 +328,7 @@ static void plant_selftests(struct race *rc)
 		kc_kmsg_write(msg);
 	}
 	/* TAINT_USER ('U', bit 6): the bit user space may set, and the one meant for this. */
-	if (selftest_taint && rc->setup == vhost_setup && strstr(rc->dev, "vsock"))
+	if (self_check_taint && rc->setup == vhost_setup && strstr(rc->dev, "vsock"))
 		kc_write_file("/proc/sys/kernel/tainted", "64");
 }
 
@@ -375,8 +375,8 @@ static void run_race(struct race *rc)
 	if (off)
 		kc_skip("the kernel's health is this test's verdict and is not checked here: %s",
 			off);
-	if (selftest_taint && !kc_in_kvmcheck_guest())
-		kc_skip("--selftest-taint taints the machine's own kernel until it reboots: only in "
+	if (self_check_taint && !kc_in_kvmcheck_guest())
+		kc_skip("--self-check-taint taints the machine's own kernel until it reboots: only in "
 			"the kvmcheck guest");
 	race_bound(&max_rounds, &bound_ms);
 	workers_before = kc_threads_named(rc->worker_prefix, false, NULL, 0);
@@ -426,7 +426,7 @@ static void run_race(struct race *rc)
 			usleep((rounds % 9) * 200);
 		if (rounds == 1)
 			plant_selftests(rc);
-		if (selftest_leak_worker && rounds == 0) {
+		if (self_check_leak_worker && rounds == 0) {
 			/* Counted as dead, left alive: the leftover check must catch it. */
 			leaked = owner;
 			dead[rounds] = owner;
@@ -637,14 +637,14 @@ static const struct kc_subtest subtests[] = {
 static const struct kc_option options[] = {
 	{ "allow-host-kernel", "run the race on the machine's own kernel (may crash it)",
 	  &allow_host },
-	{ "selftest-leak-worker", "harness self-check: keep one owner alive but count it as "
-	  "killed: the leftover-worker check must fail", &selftest_leak_worker },
+	{ "self-check-leak-worker", "harness self-check: keep one owner alive but count it as "
+	  "killed: the leftover-worker check must fail", &self_check_leak_worker },
 	{ "race-long", "race 200 rounds or 15 s per subtest, as on a KASAN or lockdep kernel "
 	  "(elsewhere 40 rounds or 1.5 s)", &race_long },
-	{ "selftest-log-line", "harness self-check: log a WARNING naming this test's task during "
-	  "net_kick_vs_kill: the kernel health check must fail it", &selftest_log_line },
-	{ "selftest-taint", "harness self-check: set the kernel's taint bit U during "
-	  "vsock_kick_vs_kill (kvmcheck guest only): the taint check must fail it", &selftest_taint },
+	{ "self-check-log-line", "harness self-check: log a WARNING naming this test's task during "
+	  "net_kick_vs_kill: the kernel health check must fail it", &self_check_log_line },
+	{ "self-check-taint", "harness self-check: set the kernel's taint bit U during "
+	  "vsock_kick_vs_kill (kvmcheck guest only): the taint check must fail it", &self_check_taint },
 	{ 0 },
 };
 

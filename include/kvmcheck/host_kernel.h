@@ -49,7 +49,7 @@ struct kc_log_scan {
 /*
  * User space cannot log with the kernel's facility (/dev/kmsg turns it into LOG_USER), so a
  * record written from user space is no kernel report, except one starting with this tag: harness
- * self-checks (--selftest-log-line) use it to show that a report fails a subtest (the tag is
+ * self-checks (--self-check-log-line) use it to show that a report fails a subtest (the tag is
  * stripped before the scan).
  */
 #define KC_FAULT_TAG	"kvmcheck-fault: "

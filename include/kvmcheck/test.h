@@ -30,8 +30,8 @@ struct kc_subtest {
 
 /*
  * A boolean switch the test accepts: --model-... runs the test as kvmcheck's model of an unfixed
- * VMM (--model-first-slot-only), --selftest-... plants what the harness must catch
- * (--selftest-log-line); others change how it runs (--race-long).
+ * VMM (--model-first-slot-only), --self-check-... plants what the harness must catch
+ * (--self-check-log-line); others change how it runs (--race-long).
  */
 struct kc_option {
 	const char *name;	/* without the leading dashes */

@@ -8,8 +8,8 @@ not naming this test's tasks) must not. Reproduced on this machine's kernel with
 program built against the library: it logs through /dev/kmsg with the fault tag
 (KC_FAULT_TAG), which is how user space can write a record the scanner reads as the kernel's
 (the records name only this program's tasks, so no other test on this machine counts them).
-One QEMU boot shows vhost_task_lifetime's harness self-checks --selftest-log-line and
---selftest-taint in the guest, where taint counts.
+One QEMU boot shows vhost_task_lifetime's harness self-checks --self-check-log-line and
+--self-check-taint in the guest, where taint counts.
 """
 import json
 import re
@@ -226,8 +226,8 @@ class TestHealthOnThisKernel(unittest.TestCase):
 
 class TestHealthInTheGuest(unittest.TestCase):
     """One QEMU boot: vhost_task_lifetime's harness self-checks in the kvmcheck guest, where
-    every report and new taint counts. --selftest-log-line fires in net_kick_vs_kill,
-    --selftest-taint in vsock_kick_vs_kill; kvm_nx_wake_vs_kill runs after the taint was set,
+    every report and new taint counts. --self-check-log-line fires in net_kick_vs_kill,
+    --self-check-taint in vsock_kick_vs_kill; kvm_nx_wake_vs_kill runs after the taint was set,
     so it is not new."""
 
     def test_selftest_switches_fail_their_subtests(self):
@@ -240,7 +240,7 @@ class TestHealthInTheGuest(unittest.TestCase):
             js = Path(tmp) / "out.json"
             rc, out, err = run([TOP / "run_tests.sh", "--target", "qemu:sid", "--build-dir",
                                 BUILD, "-t", "vhost/vhost_task_lifetime", "--json", js],
-                               env={"KVMCHECK_TEST_OPTIONS": "--selftest-log-line,--selftest-taint",
+                               env={"KVMCHECK_TEST_OPTIONS": "--self-check-log-line,--self-check-taint",
                                     "KVMCHECK_LOGDIR": str(Path(tmp) / "logs")}, timeout=600)
             if rc == 3:
                 self.skipTest("the guest did not boot here: %s" % err.strip()[-300:])

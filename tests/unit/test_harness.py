@@ -86,14 +86,14 @@ class TestBinaries(unittest.TestCase):
             self.assertEqual(r.stdout, "")
 
     def test_selftest_guest_assert_is_reported(self):
-        """--selftest-fail: the guest asserts 1 == 2 and the host reports it."""
+        """--self-check-fail: the guest asserts 1 == 2 and the host reports it."""
         if kvm_usable():
-            r = subprocess.run([BUILD / "common/ucall", "--selftest-fail", "-s", "guest_assert"],
+            r = subprocess.run([BUILD / "common/ucall", "--self-check-fail", "-s", "guest_assert"],
                                capture_output=True, text=True, timeout=60)
             out = r.stdout
             self.assertEqual(r.returncode, 1, out)
         else:
-            env = dict(os.environ, KVMCHECK_TEST_OPTIONS="--selftest-fail")
+            env = dict(os.environ, KVMCHECK_TEST_OPTIONS="--self-check-fail")
             r = subprocess.run([TOP / "run_tests.sh", "--target", "qemu:sid", "--build-dir",
                                 BUILD, "-t", "common/ucall:guest_assert"], capture_output=True,
                                text=True, timeout=600, env=env, cwd=TOP)
