@@ -356,7 +356,6 @@ static const struct kc_test test = {
 	.timeout_s = 90,
 	.subtest_timeout_s = 30,
 	.patch = &patch,
-	.shown_on = "skips on Debian sid 7.2.13 riscv64 (EINVAL); not yet run on a patched kernel",
 	.paths = KC_PATHS("arch/riscv/kvm/", "virt/kvm/kvm_main.c"),
 	.subtests = subtests,
 	.options = options,

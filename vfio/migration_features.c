@@ -373,8 +373,6 @@ static const struct kc_test test = {
 	.subtest_timeout_s = 20,
 	.patch = &patch,
 	.min_kernel = NULL,
-	.shown_on = "pass: build:debian 7.2.13 (all 4); fail there: --fault-expect-extra; "
-		    "Debian kernels: debugfs_root only, mtty subtests skip (no mtty)",
 	.paths = KC_PATHS("drivers/vfio/", "samples/vfio-mdev/mtty.c"),
 	.subtests = subtests,
 	.requires = requires,

@@ -664,9 +664,6 @@ static const struct kc_test test = {
 	.subtest_timeout_s = 40,
 	.patch = &patch,
 	.min_kernel = NULL,
-	.shown_on = "pass: Debian sid 7.2.13, trixie 6.12.117, bookworm 6.1.176 under QEMU TCG; "
-		    "fail: only with --fault-leak-worker, --fault-log-line, --fault-taint (sid "
-		    "7.2.13 guest; no unfixed KASAN kernel run yet)",
 	.paths = KC_PATHS("drivers/vhost/", "kernel/vhost_task.c", "arch/x86/kvm/mmu/mmu.c"),
 	.subtests = subtests,
 	.options = options,

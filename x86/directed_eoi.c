@@ -744,9 +744,6 @@ static const struct kc_test test = {
 	.subtest_timeout_s = 20,
 	.patch = &patch,
 	.min_kernel = "7.x (flags present in Debian 7.2.13)",
-	.shown_on = "pass: host 6.18.44 kvm_pvm, qemu:sid 7.2.13; fail: "
-		    "--fault-ignore-directed-eoi (storm) on both; qemu:trixie 6.12, "
-		    "qemu:bookworm 6.1: flag subtests skip, quirk subtests pass",
 	.paths = KC_PATHS("arch/x86/kvm/lapic.c", "arch/x86/kvm/ioapic.c", "arch/x86/kvm/irq.c",
 			 "arch/x86/kvm/x86.c"),
 	.subtests = subtests,

@@ -457,8 +457,6 @@ static const struct kc_test test = {
 	.subtest_timeout_s = 20,
 	.patch = &patch,
 	.min_kernel = "6.8",
-	.shown_on = "pass: build:debian 7.2.13 (CONFIG_KVM_SW_PROTECTED_VM=y) under QEMU; fail there: "
-		    "--fault-first-slot-only, --fault-punch-first-slot-only; Debian kernels: SKIP",
 	.paths = KC_PATHS("virt/kvm/guest_memfd.c", "virt/kvm/kvm_main.c", "arch/x86/kvm/mmu/",
 			 "arch/x86/kvm/x86.c"),
 	.subtests = subtests,

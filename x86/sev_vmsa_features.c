@@ -341,7 +341,6 @@ static const struct kc_test test = {
 	.subtest_timeout_s = 20,
 	.patch = &patch,
 	.min_kernel = NULL,
-	.shown_on = "FAIL: --fault-features-on-sev; PASS: 6.18 kvm_pvm (no SEV; SEV-ES/SNP paths skip); QEMU sid 7.2, trixie 6.12, bookworm 6.1: negative paths pass, SEV paths skip",
 	.paths = KC_PATHS("arch/x86/kvm/svm/sev.c", "arch/x86/kvm/x86.c", "arch/x86/kvm/vmx/main.c"),
 	.subtests = subtests,
 	.options = options,

@@ -268,7 +268,6 @@ static const struct kc_test test = {
 	.subtest_timeout_s = 20,
 	.patch = &patch,
 	.min_kernel = NULL,
-	.shown_on = "FAIL: --fault-claim-tdx (TDX claimed without a TDX module; a real buggy kernel needs a TDX host whose module hides its sysinfo); PASS: 6.18 kvm_pvm (TDX parts skip); QEMU sid 7.2, trixie 6.12: negative paths pass; bookworm 6.1: no VM_TYPES, refusal passes",
 	.paths = KC_PATHS("arch/x86/kvm/vmx/tdx.c", "arch/x86/kvm/vmx/main.c", "arch/x86/kvm/x86.c",
 			 "arch/x86/virt/vmx/tdx/"),
 	.subtests = subtests,

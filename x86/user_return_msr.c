@@ -497,7 +497,6 @@ static const struct kc_test test = {
 	.subtest_timeout_s = 60,
 	.patch = &patch,
 	.min_kernel = NULL,
-	.shown_on = "FAIL: --fault-clobber (host check expects the guest value); PASS: 6.18 kvm_pvm (AMD EPYC; guest TSC_AUX part skipped: no RDTSCP/RDPID in supported CPUID); QEMU sid 7.2, trixie 6.12, bookworm 6.1: pass (all subtests)",
 	.paths = KC_PATHS(KC_PATHS_RUNTIME, "arch/x86/kvm/svm/sev.c",
 			 "kernel/user-return-notifier.c"),
 	.subtests = subtests,

@@ -47,7 +47,6 @@ struct kc_test {
 	unsigned int subtest_timeout_s;	/* each subtest; 0 means timeout_s */
 	const struct kc_patch *patch;
 	const char *min_kernel;		/* first kernel known to have the behaviour */
-	const char *shown_on;		/* where it was shown to fail and to pass */
 	/*
 	 * Kernel sources the test exercises, as paths from the top of a kernel tree: a file
 	 * ("arch/x86/kvm/lapic.c") or a directory ending in '/' ("drivers/vhost/"). NULL-terminated
