@@ -5,8 +5,7 @@
  * default answer (SBI_ERR_NOT_SUPPORTED) is in ret[0] before userspace writes one, and what the
  * host writes into ret[0]/ret[1] is what the guest's ecall returns in a0/a1
  * (arch/riscv/kvm/vcpu_sbi.c, the forward handler). The ucall channel itself is common/ucall.
- * Shown on: QEMU Debian sid 7.2.13 riscv64: pass; --self-check-fail (the host expects another
- * a1 than it wrote) fails.
+ * --self-check-fail makes the host expect another a1 than it wrote, so sbi_return must fail.
  */
 #include "kvmcheck/test.h"
 #include "kvmcheck/guest.h"

@@ -47,16 +47,12 @@
  * --allow-host-kernel or KVMCHECK_ALLOW_HOST_CRASH=1; in the kvmcheck QEMU guest (marker
  * /run/kvmcheck-guest written by scripts/guest-init.sh) it always runs.
  *
- * Shown to fail on kernel mutants (make mutants; bench/mutants_bench.results): vhost-02 (a put
- * without a get) crashes the guest, vhost-04 (the kill handler skipped) leaves the owner hung;
- * vhost-03 (SIGKILL ignored by the worker) survives, vhost-01 (the fix reverted) needs KASAN.
  * The harness self-checks check kvmcheck's harness, not KVM: --self-check-leak-worker leaves one
  * owner alive but counts it as killed (the leftover-worker check must fail),
  * --self-check-log-line logs a WARNING naming this test's task (the harness's log check must fail
  * the subtest), --self-check-taint sets taint bit U (the harness's taint check must fail it).
  * tests/faults/test_health.py runs them in the guest.
- * Shown to pass: Debian sid 7.2.13 (has the fix), trixie 6.12.117, bookworm 6.1.176 (kthreads)
- * under QEMU TCG; never run against a known-unfixed kernel with KASAN (none built yet).
+ * Where it was shown to pass and fail: its --meta shown_on (generated from runs).
  */
 #include <errno.h>
 #include <fcntl.h>

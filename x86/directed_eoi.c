@@ -68,22 +68,12 @@
  * the userspace I/O APIC, which re-sends the still-high line on each: the subtest fails with the
  * storm.
  *
- * Shown to fail on kernel mutants (make mutants; bench/mutants_bench.results): deoi-01..13, one
- * rule of the patch each, are killed on the build:debian 7.2.13 kernel; deoi-14 (the in-kernel
- * I/O APIC keeps remote IRR after a broadcast EOI) survives.
- *
  * legacy_quirk_storm follows the merged (7.2) form; a kernel carrying only the first posting
  * of the patch (suppression whenever SPIV bit 12 is set, no flags) has no storm there and
  * fails it, as it should: that form broke the behaviour api.rst now documents.
  *
- * Shown on: host 6.18.44-fc with kvm_pvm (the flags are already there: VM fd X2APIC_API 0xb,
- * 0xf with a split irqchip): all 8 pass (5 runs); with --model-vmm-no-opt-in
- * enable_directed_eoi fails ("interrupt storm: ... delivered 200 times, 200
- * KVM_EXIT_IOAPIC_EOI exits"), the other 7 pass.
- * Under QEMU (TCG, nested SVM, kvm_amd): Debian sid 7.2.13: all 8 pass; with
- * KVMCHECK_TEST_OPTIONS=--model-vmm-no-opt-in enable_directed_eoi fails with the storm.
- * Debian trixie 6.12.117 and bookworm 6.1.176 (VM fd X2APIC_API 0x3, no flags): the six flag
- * subtests skip ("kernel predates ..."), legacy_quirk_storm and kernel_irqchip_lvr pass.
+ * The 6.18 host's kvm_pvm already reports the flags (VM fd X2APIC_API 0xb, 0xf with a split
+ * irqchip), so every subtest runs there; kernels before 7.2 report 0x3 (no flags).
  */
 #include <errno.h>
 #include <string.h>

@@ -42,20 +42,12 @@
  * KVM_CAP_MEMORY_ATTRIBUTES with KVM_MEMORY_ATTRIBUTE_PRIVATE and KVM_CAP_EXIT_HYPERCALL with
  * KVM_HC_MAP_GPA_RANGE.
  *
- * Shown to FAIL: on the build:debian kernel, every kernel mutant pmem-01..08 (make mutants;
- * bench/mutants_bench.results: guest_memfd, memory attributes, memory-fault exits, the hypercall
- * exit).
- * Shown to PASS: not yet run: kernel 6.18 with kvm_pvm offers VM types 0x1 only, so every
- * subtest SKIPs there with the reason below. Measured there as well: a default VM with
- * KVM_CAP_EXIT_HYPERCALL never leaves KVM_RUN on VMMCALL or VMCALL (the vCPU stays on the
- * instruction until a signal), so kvm_pvm could not run this test even with the VM type; the
+ * Where it runs: Debian's kernels lack CONFIG_KVM_SW_PROTECTED_VM, so every subtest skips there;
+ * the matrix's build:debian line (scripts/config/kvmcheck.config sets it) is where it can pass.
+ * The 6.18 host's kvm_pvm offers VM type 0x1 only, so it skips there too; and a default VM with
+ * KVM_CAP_EXIT_HYPERCALL on kvm_pvm never leaves KVM_RUN on VMMCALL or VMCALL (the vCPU stays on
+ * the instruction until a signal), so kvm_pvm could not run it even with the VM type; the
  * subtest timeout bounds that.
- * Shown on the matrix's build:debian kernel (Debian's linux-source 7.2.13 with
- * scripts/config/kvmcheck.config, CONFIG_KVM_SW_PROTECTED_VM=y) under QEMU TCG: all three pass;
- * KVMCHECK_TEST_OPTIONS=--model-first-slot-only fails both conversions (slot B keeps its old
- * contents, "gpa 0xc0200000 (slot B) holds …"); --model-punch-first-slot-only fails
- * private_to_shared_across_slots. Debian sid 7.2.13, trixie 6.12 and bookworm 6.1 skip all
- * three (no KVM_X86_SW_PROTECTED_VM).
  */
 #include <errno.h>
 #include <string.h>

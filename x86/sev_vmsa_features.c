@@ -30,17 +30,11 @@
  * The bug this patch series fixes lives in the VMM: --model-features-on-sev is kvmcheck's model
  * of QEMU before it (no "Validate that SEV-ES is enabled when VMSA features are used"). The test
  * then expects what such a VMM does, the attribute to offer debug-swap and plain SEV to take it,
- * and KVM's refusals fail vmsa_features_attr (shown on sid) and, with SEV,
- * init2_refuses_features_for_sev.
- * Shown to FAIL: kernel mutant cvm-08 (make mutants; bench/mutants_bench.results: VMSA features
- * offered without SEV-ES) fails vmsa_features_attr; cvm-05 and cvm-06, the same rules in sev.c,
- * need a kernel with CONFIG_KVM_AMD_SEV and SEV hardware. No kernel lacking the ABI was available
- * with SEV hardware.
- * Shown to PASS: kernel 6.18 with kvm_pvm (no SEV: VM types = default only): the "without SEV"
- * checks pass, SEV-ES/SNP paths skip with their reason.
- * Under QEMU (TCG, nested SVM without SEV): sid 7.2.13, trixie 6.12.117 and bookworm 6.1.176
- * pass the three negative subtests and skip the SEV, SEV-ES and SNP paths with their reasons.
- * No SEV hardware was available.
+ * and KVM's refusals fail vmsa_features_attr and, with SEV, init2_refuses_features_for_sev.
+ *
+ * Where it runs: without SEV (VM types = default only, as on kvm_pvm and nested SVM under QEMU)
+ * only the three "without SEV" subtests apply; the SEV, SEV-ES and SNP paths (INIT2's own checks
+ * in sev.c) skip with their reason and need a kernel with CONFIG_KVM_AMD_SEV on SEV hardware.
  */
 #include <errno.h>
 #include <string.h>

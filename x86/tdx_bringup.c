@@ -27,16 +27,11 @@
  *    otherwise), cpuid.nent no larger than the room given; E2BIG when cpuid.nent is too small;
  *    EINVAL for non-zero flags (and for non-zero hw_error, tdx_get_cmd()).
  *
- * Shown to FAIL: kernel mutant cvm-02 (make mutants; bench/mutants_bench.results) advertises
- * KVM_X86_TDX_VM without TDX brought up, the bug's symptom: tdx_param_matches_vm_types ("advertised
- * without kvm_intel loaded") and tdx_capabilities fail. A real kernel lacking the fix was not
- * available: the bug needs a TDX host whose TDX module fails to report its system information.
- * Shown to PASS: kernel 6.18 with kvm_pvm (no kvm_intel, VM types = default only): the refusal and
- * VM-type checks pass, the TDX-specific ones skip with their reason.
- * Under QEMU (TCG, AMD EPYC model, kvm_amd): sid 7.2.13 and trixie 6.12.117 pass
- * vm_types_reported and tdx_vm_refused_when_not_advertised and skip the rest (no kvm_intel, no
- * TDX); bookworm 6.1.176 has no KVM_CAP_VM_TYPES: vm_types_reported skips with that reason and
- * the refusal passes. No TDX host was available.
+ * Where it runs: the bug itself needs a TDX host whose TDX module fails to report its system
+ * information; its symptom, KVM_X86_TDX_VM advertised without TDX brought up, is what
+ * tdx_param_matches_vm_types and tdx_capabilities fail on. Without kvm_intel and TDX (kvm_pvm,
+ * kvm_amd) the refusal and VM-type checks apply and the TDX-specific ones skip with their reason;
+ * before 6.8 there is no KVM_CAP_VM_TYPES, so vm_types_reported skips and only the refusal runs.
  */
 #include <errno.h>
 #include <stdio.h>

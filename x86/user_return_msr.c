@@ -31,19 +31,12 @@
  * Where TSC_AUX is touched by the guest: only when KVM_GET_SUPPORTED_CPUID offers RDTSCP or
  * RDPID (x86.c kvm_set_msr_common(): otherwise a guest WRMSR faults, by design).
  *
- * Shown to FAIL: on kernel mutants of the rules above (make mutants; bench/mutants_bench.results):
- * uret-01 (kvm_on_user_return() writes no host value back) fails all three subtests ("host
- * TSC_AUX ... is 0x7a5a0000, expected 0 - the guest's value leaked"); uret-05 (svm.c loads no
- * guest TSC_AUX) fails tsc_aux_across_migration in the guest's RDTSCP check.
  * Patch 1/2 itself changes no visible behaviour for non-SEV-ES guests (it only adds the helper;
  * the cached value equals the hardware value), so no kernel "lacking" it fails here; SEV-ES with
  * V_TSC_AUX (patch 2/2) needs an SEV-ES host and KVM_SEV_INIT2, which this suite does not launch.
- * Shown to PASS: kernel 6.18 with kvm_pvm (AMD EPYC model, 2 CPUs): syscall_msrs_restored_on_exit
- * and tsc_aux_across_migration (host RDPID/RDTSCP checked after 256 exits and 128 migrations,
- * two witnesses); tsc_aux_restored_on_exit SKIPs there because kvm_pvm's
- * KVM_GET_SUPPORTED_CPUID offers neither RDTSCP nor RDPID, so its guests cannot own TSC_AUX.
- * Under QEMU (TCG, EPYC with RDTSCP and RDPID, nested SVM): Debian sid 7.2.13, trixie 6.12.117
- * and bookworm 6.1.176 pass all three subtests.
+ * What fails here is a broken rule above, such as a host value never written back or a guest
+ * TSC_AUX never loaded. kvm_pvm's KVM_GET_SUPPORTED_CPUID offers neither RDTSCP nor RDPID, so its
+ * guests cannot own TSC_AUX and tsc_aux_restored_on_exit skips there.
  */
 #include <errno.h>
 #include <pthread.h>
