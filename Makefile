@@ -79,12 +79,14 @@ Q := @
 say := @printf '  %-6s %s\n'
 endif
 
-$(O)/obj/%.o: %.c
+# Every object also depends on this Makefile: its flags are part of what an object is, and a
+# build made before a change of how dependency files name their targets is rebuilt once.
+$(O)/obj/%.o: %.c Makefile
 	$(say) CC $<
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(O)/obj/%.o: %.S
+$(O)/obj/%.o: %.S Makefile
 	$(say) AS $<
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@

@@ -74,31 +74,20 @@ static void usage(void)
 	      "2 usage error.\n", stdout);
 }
 
-static int parse_jobs(const char *arg)
+/* A whole number from 1 to max for option opt; what it counts, for the message. */
+static int parse_count(const char *opt, const char *what, const char *arg, int max)
 {
 	char *end;
 	long n;
 
 	errno = 0;
 	n = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || n < 1 || n > MAX_JOBS)
-		die_usage("-j wants a number of jobs from 1 to %d, not '%s'", MAX_JOBS, arg);
+	if (errno || end == arg || *end || n < 1 || n > max)
+		die_usage("%s wants %s from 1 to %d, not '%s'", opt, what, max, arg);
 	return n;
 }
 
 #define MAX_REPEAT 1000
-
-static int parse_repeat(const char *arg)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || n < 1 || n > MAX_REPEAT)
-		die_usage("--repeat wants a number of runs from 1 to %d, not '%s'", MAX_REPEAT, arg);
-	return n;
-}
 
 static double parse_timeout(const char *arg)
 {
@@ -114,19 +103,6 @@ static double parse_timeout(const char *arg)
 
 /* Past this a "slow kernel" is a hung one; the orchestration's bounds say so first. */
 #define MAX_TIMEOUT_SCALE 100
-
-static int parse_timeout_scale(const char *arg)
-{
-	char *end;
-	long f;
-
-	errno = 0;
-	f = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || f < 1 || f > MAX_TIMEOUT_SCALE)
-		die_usage("--timeout-scale wants a whole factor from 1 to %d, not '%s'",
-			  MAX_TIMEOUT_SCALE, arg);
-	return f;
-}
 
 static const char *nonempty(const char *opt, const char *arg)
 {
@@ -178,7 +154,7 @@ static void parse_one(struct options *o, int c, char **argv)
 {
 	switch (c) {
 	case 'j':
-		o->jobs = parse_jobs(optarg);
+		o->jobs = parse_count("-j", "a number of jobs", optarg, MAX_JOBS);
 		break;
 	case 't':
 		strv_push(&o->patterns, &o->npatterns, nonempty("-t", optarg));
@@ -196,7 +172,8 @@ static void parse_one(struct options *o, int c, char **argv)
 		o->timeout = parse_timeout(optarg);
 		break;
 	case OPT_TIMEOUT_SCALE:
-		o->timeout_scale = parse_timeout_scale(optarg);
+		o->timeout_scale = parse_count("--timeout-scale", "a whole factor", optarg,
+					       MAX_TIMEOUT_SCALE);
 		break;
 	case OPT_JUNIT:
 		o->junit = nonempty("--junit", optarg);
@@ -214,7 +191,7 @@ static void parse_one(struct options *o, int c, char **argv)
 		o->import_tap = nonempty("--import-tap", optarg);
 		break;
 	case OPT_REPEAT:
-		o->repeat = parse_repeat(optarg);
+		o->repeat = parse_count("--repeat", "a number of runs", optarg, MAX_REPEAT);
 		break;
 	case OPT_EMULATOR:
 		free(o->emulator);

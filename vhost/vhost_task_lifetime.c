@@ -228,7 +228,8 @@ static void kvm_wake(struct race *rc, unsigned long i)
 
 /* ------------------------------------------------------------------ the race */
 
-static pid_t start_owner(struct race *rc, int *readfd)
+/* Fork a child running owner(rc, the write end of a pipe); the read end goes to *readfd. */
+static pid_t fork_owner(struct race *rc, void (*owner)(struct race *rc, int wfd), int *readfd)
 {
 	int p[2];
 	pid_t pid;
@@ -239,19 +240,36 @@ static pid_t start_owner(struct race *rc, int *readfd)
 	if (pid < 0)
 		TEST_FAIL("fork: %s", strerror(errno));
 	if (pid == 0) {
-		struct owner_report r = { .ok = 1 };
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[0]);
-		rc->setup(rc, &r);
-		if (write(p[1], &r, sizeof(r)) != sizeof(r))
-			_exit(1);
-		for (;;)
-			pause();
+		owner(rc, p[1]);
+		_exit(1);
 	}
 	close(p[1]);
 	*readfd = p[0];
 	return pid;
+}
+
+/* The owner's report, within 10 s; closes rfd. */
+static bool read_report(int rfd, void *report, size_t size)
+{
+	struct pollfd pfd = { .fd = rfd, .events = POLLIN };
+	bool ok = poll(&pfd, 1, 10000) > 0 && read(rfd, report, size) == (ssize_t)size;
+
+	close(rfd);
+	return ok;
+}
+
+/* The race's owner: set up, report, wait for its SIGKILL. */
+static void race_owner(struct race *rc, int wfd)
+{
+	struct owner_report r = { .ok = 1 };
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	rc->setup(rc, &r);
+	if (write(wfd, &r, sizeof(r)) != sizeof(r))
+		_exit(1);
+	for (;;)
+		pause();
 }
 
 static pid_t start_waker(struct race *rc)
@@ -381,13 +399,10 @@ static void run_race(struct race *rc)
 
 	for (; rounds < max_rounds && (rounds < MIN_ROUNDS || now_ms() - t0 < bound_ms); rounds++) {
 		struct owner_report r;
-		struct pollfd pfd;
-		int rfd, ret;
-		pid_t owner = start_owner(rc, &rfd);
+		int rfd;
+		pid_t owner = fork_owner(rc, race_owner, &rfd);
 
-		pfd = (struct pollfd){ .fd = rfd, .events = POLLIN };
-		ret = poll(&pfd, 1, 10000);
-		if (ret <= 0 || read(rfd, &r, sizeof(r)) != sizeof(r)) {
+		if (!read_report(rfd, &r, sizeof(r))) {
 			kill(owner, SIGKILL);
 			reap(owner);
 			kill(waker, SIGKILL);
@@ -395,7 +410,6 @@ static void run_race(struct race *rc)
 			TEST_FAIL("%s owner %d did not report within 10 s (round %d)", rc->what,
 				  (int)owner, rounds);
 		}
-		close(rfd);
 		if (!r.ok) {
 			kill(owner, SIGKILL);
 			reap(owner);
@@ -496,7 +510,7 @@ static bool reap_within(pid_t pid, long ms)
  * The owner: set up vhost-net, then fork the holder, which keeps the vhost fd open (no
  * PDEATHSIG: it must outlive the owner) until the subtest kills it.
  */
-static void __attribute__((noreturn)) shared_owner(struct race *rc, int wfd)
+static void shared_owner(struct race *rc, int wfd)
 {
 	struct shared_report r = { .rep.ok = 1 };
 
@@ -530,31 +544,19 @@ static void test_net_kill_shared(void)
 {
 	struct race *rc = vhost_race("/dev/vhost-net", "vhost-net owner killed, fd shared");
 	struct shared_report r;
-	struct pollfd pfd;
 	pid_t owner;
 	bool reaped;
-	int p[2];
+	int rfd;
 
 	/* The holder is the owner's child: once the owner dies it is ours to reap. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1))
 		TEST_FAIL("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
-	if (pipe2(p, O_CLOEXEC))
-		TEST_FAIL("pipe: %s", strerror(errno));
-	owner = fork();
-	if (owner < 0)
-		TEST_FAIL("fork: %s", strerror(errno));
-	if (owner == 0) {
-		close(p[0]);
-		shared_owner(rc, p[1]);
-	}
-	close(p[1]);
-	pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
-	if (poll(&pfd, 1, 10000) <= 0 || read(p[0], &r, sizeof(r)) != sizeof(r)) {
+	owner = fork_owner(rc, shared_owner, &rfd);
+	if (!read_report(rfd, &r, sizeof(r))) {
 		kill(owner, SIGKILL);
 		reap(owner);
 		TEST_FAIL("vhost-net owner %d did not report within 10 s", (int)owner);
 	}
-	close(p[0]);
 	if (!r.rep.ok) {
 		kill(owner, SIGKILL);
 		reap(owner);
