@@ -150,12 +150,14 @@ matrix: all
 
 CPPCHECK_DEFS_x86_64 := -D__x86_64__
 CPPCHECK_DEFS_riscv64 := -D__riscv -D__riscv_xlen=64
-# make review PATCHES=FILE|DIR [BASE=debian|TREE|TREE@REF]: what a series does to the verdicts
-# PATCHES, BASE and REVIEW_OUT reach review.sh through the environment (make exports what
+# make review PATCHES=FILE|DIR [BASE=debian|TREE|TREE@REF] [BASE_SERIES=FILE|DIR]: what a series
+# does to the verdicts (BASE_SERIES: patches applied to BASE for both kernels first). PATCHES,
+# BASE, BASE_SERIES and REVIEW_OUT reach review.sh through the environment (make exports what
 # the command line sets), quoted by the shell as data: a file name is never shell text.
 review: all
 	@test -n "$$PATCHES" || { echo "make review: PATCHES=FILE (an mbox, a format-patch file or directory, a digest)" >&2; exit 2; }
-	./scripts/review.sh $(if $(BASE),--base "$$BASE") $(if $(REVIEW_OUT),--out "$$REVIEW_OUT") \
+	./scripts/review.sh $(if $(BASE),--base "$$BASE") $(if $(BASE_SERIES),--base-series "$$BASE_SERIES") \
+		$(if $(REVIEW_OUT),--out "$$REVIEW_OUT") \
 		$(if $(filter x86_64,$(ARCH)),--build-dir "$(O)",--riscv-build-dir "$(O)") -- "$$PATCHES"
 
 # make mutants [MUTANTS="GLOB ..."] [BASE=debian|TREE] [MUTANTS_OUT=DIR] [DEBUG=1]: each kernel

@@ -394,10 +394,29 @@ def kernel_patches(patches):
     return [p for p in patches if p.kind == "kernel" and p.has_diff]
 
 
-def apply_check(patches, src, scratch):
+def apply_one(patch_file, scratch):
+    """PATCH_FILE applied (-p1) to the copies in SCRATCH: (True, None), or (False, why) with
+    the rejected hunks named."""
+    try:
+        r = subprocess.run(["patch", "-p1", "-f", "-N", "--no-backup-if-mismatch", "-r", "-",
+                            "-d", str(scratch), "-i", str(patch_file)], capture_output=True,
+                           text=True, timeout=60, stdin=subprocess.DEVNULL, check=False)
+    except subprocess.TimeoutExpired:
+        return False, "patch ran past 60 s"
+    if r.returncode == 0:
+        return True, None
+    out = (r.stdout + r.stderr).strip()
+    fails = patch_failures(out) or [out.splitlines()[-1] if out else f"patch exit {r.returncode}"]
+    return False, "; ".join(fails)
+
+
+def apply_check(patches, src, scratch, base=(), on_base=None):
     """Apply each kernel patch in order to copies (in SCRATCH, which the caller owns and
     removes) of the files the series touches: a dry run of patch 2 alone would fail wherever it
-    builds on patch 1, and the base is never written. True when the whole series applies."""
+    builds on patch 1, and the base is never written. BASE: patch files applied first (reviewer
+    mode's base series, the tree the series was written against); when one of them does not
+    apply, every kernel patch is "not tried" with the reason; ON_BASE(SCRATCH) is called once it
+    applied. True when the whole series applies."""
     util.need("patch", "patch")
     src, scratch = Path(src), Path(scratch)
     todo = kernel_patches(patches)
@@ -405,28 +424,31 @@ def apply_check(patches, src, scratch):
         for p in todo:
             p.apply = {"ok": False, "reason": f"base {src} is not a kernel tree (no Makefile, Kconfig, arch/)"}
         return False
-    for f in sorted({f for p in todo for f in p.files}):
+    touched = {f for p in todo for f in p.files}
+    for b in base:
+        touched.update(diff_files(Path(b).read_text(encoding="utf-8", errors="replace")))
+    for f in sorted(touched):
         if (src / f).is_file():
             (scratch / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src / f, scratch / f)
+    for b in base:
+        ok, why = apply_one(b, scratch)
+        if not ok:
+            for p in todo:
+                p.apply = {"ok": None, "reason": f"not tried: the base series does not apply: "
+                                                 f"{Path(b).name}: {why}"}
+            return False
+    if on_base:
+        on_base(scratch)
     broken = None
     for p in todo:
         if broken:
             p.apply = {"ok": False, "reason": f"not tried: patch {broken} of the series does not apply"}
             continue
-        try:
-            r = subprocess.run(["patch", "-p1", "-f", "-N", "--no-backup-if-mismatch", "-r", "-",
-                                "-d", str(scratch), "-i", p.file], capture_output=True, text=True,
-                               timeout=60, stdin=subprocess.DEVNULL, check=False)
-        except subprocess.TimeoutExpired:
-            p.apply = {"ok": False, "reason": "does not apply: patch ran past 60 s"}
-            broken = p.index
-            continue
-        out = (r.stdout + r.stderr).strip()
-        if r.returncode == 0:
+        ok, why = apply_one(p.file, scratch)
+        if ok:
             p.apply = {"ok": True, "reason": "applies cleanly"}
             continue
-        fails = patch_failures(out) or [out.splitlines()[-1] if out else f"patch exit {r.returncode}"]
-        p.apply = {"ok": False, "reason": "does not apply: " + "; ".join(fails)}
+        p.apply = {"ok": False, "reason": "does not apply: " + why}
         broken = p.index
     return bool(todo) and broken is None

@@ -853,6 +853,7 @@ def _with_counts(verdict, subs):
 def render_review(rev, path):
     out = ['<section id="review"><h2>Review</h2>',
            f'<p class="muted small">{e(path)}: {e(rev.get("input"))} on base {e(rev.get("base"))}'
+           f'{" + base series " + e((rev.get("base_series") or {}).get("path")) if rev.get("base_series") else ""}'
            f'{", " + e(rev.get("wall_s")) + " s" if rev.get("wall_s") is not None else ""}</p>',
            f'<p class="verdict-line">review: {e(rev.get("verdict", "-"))} (exit {e(rev.get("exit", "-"))})</p>']
     kern = rev.get("kernels") or {}

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""review.sh [--out DIR] [--base BASE] [--build-dir DIR] [--riscv-build-dir DIR] FILE|DIR
+"""review.sh [--out DIR] [--base BASE] [--base-series FILE|DIR] [--build-dir DIR]
+          [--riscv-build-dir DIR] [--suite WORDS] FILE|DIR
         what a patch series does to kvmcheck's verdicts
 
 FILE: an mbox, a `git format-patch` file, a mailing-list digest (like the seed) or a directory
@@ -15,6 +16,11 @@ change seen", or why nothing ran.
 
   --base BASE             debian (default, or $BASE): Debian's linux-source as
                           kernel-build.sh fetches it; DIR: a kernel tree; DIR@REF: a git ref
+  --base-series FILE|DIR  (or $BASE_SERIES) patches applied to BASE first, for both kernels:
+                          the tree the series was written against. The before kernel is BASE +
+                          the base series, the after kernel BASE + the base series + FILE
+                          (DIR: its *.patch in name order). A base series that does not apply
+                          is exit 4 with the rejected hunks named.
   --out DIR               results (default results/): review.txt, review.json,
                           review-junit.xml, review/ (the split patches, build and run logs)
   --build-dir DIR         the x86_64 test binaries (default build/x86_64, built when missing)
@@ -27,14 +33,22 @@ change seen", or why nothing ran.
 
 Hook for tests without a compiler: a file KVMCHECK_KERNEL at the top of a BASE tree names the
 kernel to boot instead of building one (bookworm, trixie, sid or IMAGE[:MODULES], as for
-bisect-step.sh); the after kernel is the one KVMCHECK_KERNEL names once the series is applied.
+bisect-step.sh); the after kernel is the one KVMCHECK_KERNEL names once the series is applied
+(with a base series, the before kernel the one it names once the base series is).
 "BUILD-FAIL reason" there stands for a build that fails.
+
+BASE's source tree is read (the series tried on copies of its files, the upstream after
+tree copied) under kernel-build.sh's lock of that tree, so a build applying a series in place
+there at the same time is never seen half-way.
 
 Exit status: 0 the series was built, booted and tested and nothing regressed; 1 a patch
 regressed a test (or crashed the kernel under it); 2 bad usage, no patch in FILE, or BASE is
-not a kernel tree; 3 a kernel could not be fetched, built or booted; 4 nothing was reviewed (no
-kernel patch with a diff, the series does not apply, no test to run); 130 interrupted.
+not a kernel tree; 3 a kernel could not be fetched, built or booted; 4 nothing was reviewed
+(no kernel patch with a diff, the series or its base series does not apply, no test to run);
+130 interrupted.
 """
+import contextlib
+import hashlib
 import os
 import shutil
 import signal
@@ -180,6 +194,72 @@ def base_source(base, work):
     return None, why, util.EXIT_USAGE if rc == util.EXIT_USAGE else util.EXIT_NOT_TESTED
 
 
+# kernel-build.sh's journal of a series applied in a source tree in place (its journal()).
+JOURNAL = ".kvmcheck-review-journal"
+
+
+def tree_lock_file(src):
+    """kernel-build.sh's lock of the source tree SRC, as its lock_tree takes it:
+    builds/locks/<sha256 of the path as kernel-build.sh prints it, 16 hex>.lock."""
+    name = hashlib.sha256(src.encode()).hexdigest()[:16] + ".lock"
+    return util.cache_dir("builds", "locks", name)
+
+
+@contextlib.contextmanager
+def tree_locked(src, base, work):
+    """SRC held still for the block, as kernel-build.sh holds it: a build applies its series
+    in the source tree itself (and an x86_64 build's tree is the pristine one a riscv64 copy
+    and the upstream after tree are linked from), so review reads the tree only under the
+    same lock. A series an interrupted build left applied is reverted first, by
+    kernel-build.sh --source (which takes the lock itself)."""
+    lock = tree_lock_file(src)
+    for _ in range(3):
+        with util.file_lock(lock, waiting=f"review: waiting for {src} (a kernel build holds it)"):
+            if not os.path.isdir(os.path.join(src, JOURNAL)):
+                yield
+                return
+        if find_hook(base):
+            break
+        say(f"{src}: an interrupted build left a series applied: kernel-build.sh --source reverts it")
+        base_source(base, work)
+    raise util.NotTested(f"{src}: a series a kernel build applied stays there ({JOURNAL})")
+
+
+def base_series_files(path):
+    """The base series' patch files in apply order: FILE itself, or DIR's *.patch by name (as
+    kernel-build.sh --series takes a directory). InputError naming PATH otherwise."""
+    if os.path.isdir(path):
+        files = sorted(os.path.join(path, f) for f in os.listdir(path)
+                       if f.endswith(".patch") and os.path.isfile(os.path.join(path, f)))
+        if not files:
+            raise InputError(f"--base-series {path}: holds no *.patch")
+    elif os.path.isfile(path):
+        files = [path]
+    else:
+        raise InputError(f"--base-series {path}: no such file or directory")
+    return [os.path.abspath(f) for f in files]
+
+
+def stage_series(base_files, todo, work):
+    """The directories kernel-build.sh --series takes, (before, after): BEFORE holds the base
+    series (None without one); AFTER the base series, then the series. Named so that name
+    order is apply order (kernel-build.sh sorts, so does upstream.after_tree)."""
+    after = os.path.join(work, "series")
+    os.makedirs(after)
+    before = None
+    if base_files:
+        before = os.path.join(work, "base-series")
+        os.makedirs(before)
+        for i, f in enumerate(base_files, 1):
+            name = f"0-{i:04d}-{os.path.basename(f)}"
+            name += "" if name.endswith(".patch") else ".patch"
+            shutil.copy(f, os.path.join(before, name))
+            shutil.copy(f, os.path.join(after, name))
+    for p in todo:
+        shutil.copy(p.file, os.path.join(after, ("1-" if base_files else "") + os.path.basename(p.file)))
+    return before, after
+
+
 def hook_kernel(spec, side):
     """The kernel a hook names, as a KernelDir; a Side that says why not otherwise."""
     s = Side(kernel=f"(hook) {spec}", build_s=0, cached=True)
@@ -199,11 +279,14 @@ def hook_kernel(spec, side):
     return k, s
 
 
-def built_kernel(base, arch, side, series_dir, work):
-    """kernel-build.sh's kernel for one side; (KernelDir|None, Side)."""
+def built_kernel(base, arch, side, series_dir, work, before_dir=None):
+    """kernel-build.sh's kernel for one side; (KernelDir|None, Side). BEFORE_DIR: the base
+    series, which the before kernel is built with (SERIES_DIR then holds it too)."""
     argv = [os.path.join(util.SCRIPTS, "kernel-build.sh"), "--arch", arch]
     if side == "after":
         argv += ["--series", series_dir]
+    elif before_dir:
+        argv += ["--series", before_dir]
     argv.append(base)
     log = os.path.join(work, f"build-{arch}-{side}.log")
     t0 = time.monotonic()
@@ -303,7 +386,8 @@ def why_not_run(p):
     if not (p.apply or {}).get("ok", False):
         return (p.apply or {}).get("reason", "not applied")
     if not p.tests:
-        return "no test selected"
+        return ("selftests only: no kernel change to test (its own selftest runs with --suite "
+                "upstream)") if selftests_only(p) else "no test selected"
     return None
 
 
@@ -369,8 +453,12 @@ def judge(row):
             row.change = "regressed"
         elif "proven" in subs:
             row.change = "proven"
-    if changed:
+    # An upstream test's one subtest is the program itself: its change says nothing new.
+    if changed and list(as_) != [row.test.rpartition("/")[2]]:
         row.note = "subtests changed: " + ", ".join(f"{n} {bs.get(n, '-')}->{as_[n]}" for n in changed)
+    elif row.change == "proven" and row.before_reason:
+        # What the series fixed, in the words of the test that saw it broken.
+        row.note = f"before: {row.before_reason}"
     elif row.after != "PASS" and row.after_reason and not is_regressed(row.change):
         row.note = row.after_reason
 
@@ -409,6 +497,10 @@ def build_cell(rep, p, side):
 
 def render(rep):
     out = []
+    bs = rep.get("base_series")
+    if bs:
+        out.append(f"# base series: {bs['path']} ({', '.join(bs['patches'])}): {bs.get('apply') or '-'}; "
+                   "before = base + base series, after = base + base series + the series")
     for arch, kb in sorted(rep["kernels"].items()):
         for side in SIDES:
             k = kb.get(side) or {}
@@ -502,6 +594,7 @@ def parse(argv):
     ap = util.ArgParser(prog="review.sh", add_help=True, doc=__doc__)
     ap.add_argument("--out", default=os.path.join(util.TOP, "results"))
     ap.add_argument("--base", default=os.environ.get("BASE") or "debian")
+    ap.add_argument("--base-series", default=os.environ.get("BASE_SERIES") or None)
     ap.add_argument("--build-dir")
     ap.add_argument("--riscv-build-dir")
     ap.add_argument("--suite", help="kvmcheck (default), upstream, upstream-full, or several")
@@ -534,14 +627,21 @@ def test_meta(a):
     return meta, {"x86_64": x86, "riscv64": rv}
 
 
+def selftests_only(p):
+    """A patch that writes only the kernel's selftests: no kernel code changes with it."""
+    return bool(p.files) and all(f.startswith("tools/testing/selftests/") for f in p.files)
+
+
 def choose(plist, meta, arch):
     """The tests to run for ARCH's patches; a patch no test names or covers by path gets the
-    whole suite, so a refactor that breaks something is still seen."""
+    whole suite, so a refactor that breaks something is still seen. A patch that only adds or
+    changes selftests does not: its kernel is the one before it, and its own selftest is
+    what runs for it (--suite upstream)."""
     mine = [p for p in plist if p.kind == "kernel" and (p.apply or {}).get("ok") and p.arch == arch]
     suite = [t.name for t in meta if t.arch == arch]
     chosen = []
     for p in mine:
-        if not any(h.arch == arch for h in p.tests):
+        if not any(h.arch == arch for h in p.tests) and not selftests_only(p):
             p.tests += [patches.Hit(t, arch, "whole suite") for t in suite]
         chosen += [h.test for h in p.tests if h.arch == arch and h.test not in chosen]
     return chosen
@@ -549,7 +649,11 @@ def choose(plist, meta, arch):
 
 def review(a, out, work, t0):
     rep = {"schema": SCHEMA, "input": os.path.abspath(a.input), "base": a.base, "base_src": None,
-           "kernels": {}, "patches": []}
+           "base_series": None, "kernels": {}, "patches": []}
+    base_files = base_series_files(a.base_series) if a.base_series else []
+    if base_files:
+        rep["base_series"] = {"path": os.path.abspath(a.base_series), "apply": None,
+                              "patches": [os.path.basename(f) for f in base_files]}
     plist = patches.split_input(a.input)
     patches.write_patches(plist, os.path.join(work, "patches"))
     if not plist:
@@ -572,25 +676,34 @@ def review(a, out, work, t0):
             say(f"base {a.base}: {why}")
             return rep, plist, code
     rep["base_src"] = src
-    say(f"base: {a.base} ({src})")
-    after_spec = hook_spec(hook) if hook else None
+    say(f"base: {a.base} ({src})" + (f" + base series {a.base_series}" if base_files else ""))
+    # The kernel each side's KVMCHECK_KERNEL names: before, once the base series is applied;
+    # after, once the series is too.
+    specs = dict.fromkeys(SIDES, hook_spec(hook)) if hook else {}
+
+    def read_hook(side, tree):
+        if hook and os.path.isfile(os.path.join(tree, "KVMCHECK_KERNEL")):
+            specs[side] = hook_spec(os.path.join(tree, "KVMCHECK_KERNEL"))
+
     scratch = tempfile.mkdtemp(prefix="kvmcheck-review-")
     try:
-        applies = patches.apply_check(plist, src, scratch)
-        if hook and os.path.isfile(os.path.join(scratch, "KVMCHECK_KERNEL")):
-            after_spec = hook_spec(os.path.join(scratch, "KVMCHECK_KERNEL"))
+        with tree_locked(src, a.base, work):
+            applies = patches.apply_check(plist, src, scratch, base=base_files,
+                                          on_base=lambda tree: read_hook("before", tree))
+        read_hook("after", scratch)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not patches.is_kernel_tree(src):
         say(f"base {src} is not a kernel tree (no Makefile, Kconfig, arch/)")
         return rep, plist, util.EXIT_USAGE
+    base_fail = next((p.apply["reason"] for p in todo if (p.apply or {}).get("ok", False) is None), None)
+    if rep["base_series"]:
+        rep["base_series"]["apply"] = base_fail or "applies cleanly"
     if not applies:
-        say("the series does not apply: nothing was built")
+        say(f"{base_fail}: nothing was built" if base_fail else
+            "the series does not apply: nothing was built")
         return rep, plist, util.EXIT_EMPTY
-    series_dir = os.path.join(work, "series")
-    os.makedirs(series_dir)
-    for p in todo:
-        shutil.copy(p.file, series_dir)
+    before_dir, series_dir = stage_series(base_files, todo, work)
     suites = upstream.parse_suites(a.suite)
     if "kvmcheck" not in suites:
         for p in plist:
@@ -598,31 +711,37 @@ def review(a, out, work, t0):
     for arch in sorted({p.arch for p in todo}):
         tests = choose(plist, meta, arch) if "kvmcheck" in suites else []
         bdir = builds[arch]
+        why = f"no {arch} test binaries to run ({builds[arch]}/tests.list; make ARCH={arch})"
+        if "kvmcheck" in suites and any(t.arch == arch for t in meta):
+            why = "no test chosen: the series changes only selftests (--suite upstream runs them)"
         if "upstream" in suites:
             # The upstream tests of the areas the series touches and its own selftests, built
             # from the after tree (scripts/kvmcheck/upstream.py), run on both kernels.
             try:
                 up = upstream.review_stage(src, series_dir, arch, plist, builds[arch], suites,
-                                           work)
+                                           work, copy_lock=lambda: tree_locked(src, a.base, work))
             except upstream.UpstreamUnavailable as e:
                 up = None
-                say(f"{arch}: upstream tests not built: {e}")
+                why = f"upstream tests not built: {e}"
+                say(f"{arch}: {why}")
             if up:
                 say(f"{arch}: {upstream.describe(up.ub)}")
+                rep.setdefault("upstream", {})[arch] = {
+                    "source": up.ub.source, "built": up.ub.built, "failed": up.ub.failed,
+                    "build_s": up.ub.build_s}
                 tests += up.tests
                 bdir = up.path
         kb = rep["kernels"].setdefault(arch, {})
         if not tests:
             for side in SIDES:
-                kb[side] = Side(status="NOT-RUN", reason=f"no {arch} test binaries to run "
-                                f"({builds[arch]}/tests.list; make ARCH={arch})")
+                kb[side] = Side(status="NOT-RUN", reason=why)
             continue
         say(f"{arch}: {len(tests)} tests: {' '.join(tests)}")
         for side in SIDES:
             if hook:
-                k, s = hook_kernel(hook_spec(hook) if side == "before" else after_spec, side)
+                k, s = hook_kernel(specs[side], side)
             else:
-                k, s = built_kernel(a.base, arch, side, series_dir, work)
+                k, s = built_kernel(a.base, arch, side, series_dir, work, before_dir)
             kb[side] = s
             if k is not None:
                 run_suite(k, arch, bdir, tests, side, s, work)

@@ -444,16 +444,19 @@ def review_tests(plist, tree, arch):
     return chosen
 
 
-def after_tree(src, series_dir, dest):
+def after_tree(src, series_dir, dest, copy_lock=None):
     """The series applied to a hard-linked copy of SRC in DEST: patch(1) writes each file it
-    changes anew (a fresh inode), so SRC itself is never written. Returns DEST, or raises
-    UpstreamUnavailable with patch's reason."""
-    p = util.run(["cp", "-al", src, dest], capture_output=True, text=True, timeout=1800)
-    if p.returncode != 0:
-        shutil.rmtree(dest, ignore_errors=True)
-        p = util.run(["cp", "-a", src, dest], capture_output=True, text=True, timeout=1800)
+    changes anew (a fresh inode), so SRC itself is never written. COPY_LOCK (a callable giving
+    a context manager) is held while SRC is read: kernel-build.sh applies a series in the
+    source tree itself, under that tree's lock. Returns DEST, or raises UpstreamUnavailable
+    with patch's reason."""
+    with (copy_lock or contextlib.nullcontext)():
+        p = util.run(["cp", "-al", src, dest], capture_output=True, text=True, timeout=1800)
         if p.returncode != 0:
-            raise UpstreamUnavailable(f"cannot copy {src}: {_last(p.stderr)}")
+            shutil.rmtree(dest, ignore_errors=True)
+            p = util.run(["cp", "-a", src, dest], capture_output=True, text=True, timeout=1800)
+    if p.returncode != 0:
+        raise UpstreamUnavailable(f"cannot copy {src}: {_last(p.stderr)}")
     for name in sorted(os.listdir(series_dir)):
         with open(os.path.join(series_dir, name), "rb") as f:
             p = util.run(["patch", "-p1", "-f", "-N", "--no-backup-if-mismatch", "-r", "-",
@@ -470,12 +473,14 @@ class ReviewStage:
     ub: UpstreamBuild
 
 
-def review_stage(src, series_dir, arch, plist, build_dir, suites, work):
+def review_stage(src, series_dir, arch, plist, build_dir, suites, work, copy_lock=None):
     """Reviewer mode: the series applied to a copy of SRC, the chosen upstream tests built from
     that after tree (a selftest the series adds exists only there; the same binaries run on the
     before and the after kernel, so "fails before, passes after" is the series' own proof),
-    staged with kvmcheck's tests when selected. None when no upstream test is chosen."""
-    tree = after_tree(src, series_dir, os.path.join(work, f"after-src-{arch}"))
+    staged with kvmcheck's tests when selected. SERIES_DIR holds what makes the after tree, in
+    name order (a base series first, when the review has one). None when no upstream test is
+    chosen."""
+    tree = after_tree(src, series_dir, os.path.join(work, f"after-src-{arch}"), copy_lock)
     try:
         names = review_tests(plist, tree, arch)
         if not names:
@@ -483,6 +488,8 @@ def review_stage(src, series_dir, arch, plist, build_dir, suites, work):
         ub = build(tree, arch, tests=[n.removeprefix(PREFIX) for n in names],
                    out=os.path.join(work, f"upstream-build-{arch}"),
                    log=os.path.join(work, f"upstream-build-{arch}.log"))
+        # The copy is gone once the review ends: name what it was, not where it lay.
+        ub.source = f"the after tree ({src} + {len(os.listdir(series_dir))} patches)"
         path = stage(build_dir, arch, suites, ub, os.path.join(work, f"stage-{arch}"))
     finally:
         shutil.rmtree(tree, ignore_errors=True)

@@ -68,13 +68,21 @@ def atomic_write_json(path, obj):
 
 
 @contextlib.contextmanager
-def file_lock(path, shared=False):
+def file_lock(path, shared=False, waiting=None):
     """An flock held for the block: writers of one cache entry take it exclusive, so two runs
-    never build the same entry at once; the lock dies with the process, never goes stale."""
+    never build the same entry at once; the lock dies with the process, never goes stale.
+    WAITING, when given, is said once if another holder makes this one wait (a build holds a
+    source tree for minutes: a silent wait looks like a hang)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting:
+                msg(waiting)
+            fcntl.flock(fd, mode)
         yield
     finally:
         os.close(fd)

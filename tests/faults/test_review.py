@@ -273,6 +273,137 @@ class TestCase1NothingReviewed(ReviewFault):
         self.assert_nothing_left()
 
 
+class TestBaseSeries(ReviewFault):
+    """--base-series: the tree the series was written against is BASE + the base series; the
+    before kernel is built from it, the after kernel from it + the series."""
+    MUTANT = LAPIC + "int mutant;\n"
+
+    def base_series_dir(self):
+        d = self.tmp / "base-series"
+        d.mkdir()
+        # Two patches, the second written on top of the first: name order is apply order.
+        (d / "0001-mutant.patch").write_text("kvmcheck mutant: stand-in\nRule: none\n\n" +
+                                            diff("arch/x86/kvm/lapic.c", LAPIC, self.MUTANT))
+        (d / "0002-more.patch").write_text(diff("arch/x86/kvm/lapic.c", self.MUTANT,
+                                                 self.MUTANT + "int mutant2;\n"))
+        return d
+
+    def test_base_series_is_under_both_kernels(self):
+        base = self.base_series_dir()
+        # The fix is written against the base series: it applies only on top of it.
+        s = self.series(mail("KVM: x86: undo the mutant", diff(
+            "arch/x86/kvm/lapic.c", self.MUTANT + "int mutant2;\n", LAPIC + "int fixed;\n")))
+        rc, out, err, rep, runs = self.main("--out", self.out, "--base", self.tree,
+                                            "--base-series", base, s)
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual([r[0] for r in runs], ["before", "after"])
+        before = Path(runs[0][2], "vmlinuz").read_text()
+        after = Path(runs[1][2], "vmlinuz").read_text()
+        self.assertEqual(before, self.MUTANT + "int mutant2;\n", "before kernel is not base + base series")
+        self.assertEqual(after, LAPIC + "int fixed;\n", "after kernel is not base + base series + series")
+        self.assertEqual(rep["base_series"], {"path": str(base), "apply": "applies cleanly",
+                                              "patches": ["0001-mutant.patch", "0002-more.patch"]})
+        self.assertEqual(rep["patches"][0]["apply"], {"ok": True, "reason": "applies cleanly"})
+        self.assertIn(f"# base series: {base} (0001-mutant.patch, 0002-more.patch): applies cleanly", out)
+        self.assertEqual((self.tree / "arch/x86/kvm/lapic.c").read_text(), LAPIC)
+        self.assert_nothing_left()
+
+    def test_base_series_that_does_not_apply_is_exit_4(self):
+        bad = self.tmp / "bad.patch"
+        bad.write_text(diff("arch/x86/kvm/lapic.c", "int other;\nint x;\nint y;\n", "int z;\n"))
+        s = self.series(mail("KVM: x86: change", diff("arch/x86/kvm/lapic.c", LAPIC, LAPIC + "int c;\n")))
+        rc, out, err, rep, runs = self.main("--out", self.out, "--base", self.tree,
+                                            "--base-series", bad, s)
+        self.assertEqual(rc, 4, out + err)
+        why = "not tried: the base series does not apply: bad.patch: arch/x86/kvm/lapic.c: hunk #1 FAILED"
+        self.assertTrue(rep["base_series"]["apply"].startswith(why), rep["base_series"])
+        self.assertTrue(rep["patches"][0]["status"].startswith(why), rep["patches"][0])
+        self.assertIn(f"[1] {why}", out)
+        self.assertIn("nothing was reviewed (exit 4)", out)
+        self.assertEqual(runs, [])
+        builds = self.cache / "kvmcheck" / "builds"
+        self.assertEqual([p.name for p in builds.iterdir() if p.name.startswith("tree-")], [],
+                         "a kernel was built")
+        self.assertEqual((self.tree / "arch/x86/kvm/lapic.c").read_text(), LAPIC)
+        self.assert_nothing_left()
+
+    def test_hook_names_each_side_s_kernel(self):
+        """A KVMCHECK_KERNEL tree (no build): the before kernel is the one the hook names once
+        the base series is applied, the after kernel once the series is too."""
+        (self.tree / "KVMCHECK_KERNEL").write_text("bookworm\n")
+        base = self.tmp / "base.patch"
+        base.write_text(diff("KVMCHECK_KERNEL", "bookworm\n", "BUILD-FAIL base series applied\n"))
+        s = self.series(mail("KVM: x86: change", diff("KVMCHECK_KERNEL", "BUILD-FAIL base series applied\n",
+                                                      "BUILD-FAIL series applied\n")))
+        rc, out, err, rep, runs = self.main("--out", self.out, "--base", self.tree,
+                                            "--base-series", base, s)
+        self.assertEqual(rc, 3, out + err)
+        k = rep["kernels"]["x86_64"]
+        self.assertEqual((k["before"]["reason"], k["after"]["reason"]),
+                         ("build failed: base series applied", "build failed: series applied"))
+        self.assertEqual((self.tree / "KVMCHECK_KERNEL").read_text(), "bookworm\n")
+
+    def test_missing_base_series_is_exit_2(self):
+        s = self.series(mail("KVM: x86: change", diff("arch/x86/kvm/lapic.c", LAPIC, LAPIC + "int c;\n")))
+        rc, out, err, rep, runs = self.main("--out", self.out, "--base", self.tree,
+                                            "--base-series", self.tmp / "nope", s)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn(f"--base-series {self.tmp / 'nope'}: no such file or directory", err)
+        empty = self.tmp / "empty"
+        empty.mkdir()
+        rc, out, err, rep, runs = self.main("--out", self.out, "--base", self.tree,
+                                            "--base-series", empty, s)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("holds no *.patch", err)
+        self.assertEqual(runs, [])
+
+
+class TestTreeLock(ReviewFault):
+    """review reads BASE's source tree (the series tried on copies of its files, the upstream
+    after tree copied) under kernel-build.sh's lock of that tree: a build applies its series in
+    the tree itself."""
+
+    def test_lock_file_is_kernel_build_sh_s(self):
+        rc, _, err = faultlib.run([KBUILD, "--source", self.tree], timeout=60)
+        self.assertEqual(rc, 0, err)
+        locks = self.cache / "kvmcheck" / "builds" / "locks"
+        self.assertEqual([p.name for p in locks.iterdir()],
+                         [os.path.basename(review.tree_lock_file(os.path.realpath(self.tree)))])
+
+    def test_review_waits_for_a_build_holding_the_tree(self):
+        import fcntl
+        lock = review.tree_lock_file(str(self.tree))
+        os.makedirs(os.path.dirname(lock), exist_ok=True)
+        code = ("import sys; from kvmcheck import review\n"
+                "with review.tree_locked(sys.argv[1], sys.argv[1], sys.argv[2]):\n"
+                "    print('read the tree', flush=True)\n")
+        with open(lock, "w") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)
+            p = subprocess.Popen([sys.executable, "-c", code, str(self.tree), str(self.tmp)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, PYTHONPATH=str(faultlib.SCRIPTS)))
+            said = p.stderr.readline()
+            self.assertIn(f"review: waiting for {self.tree} (a kernel build holds it)", said)
+            self.assertIsNone(p.poll(), "review read the tree while a build held it")
+        out, err = p.communicate(timeout=60)
+        self.assertEqual((p.returncode, out), (0, "read the tree\n"), err)
+
+    def test_series_left_applied_is_reverted_before_reading(self):
+        j = self.tree / ".kvmcheck-review-journal"
+        (j / "orig/arch/x86/kvm").mkdir(parents=True)
+        (j / "orig/arch/x86/kvm/lapic.c").write_text(LAPIC)
+        (j / "files").write_text("arch/x86/kvm/lapic.c\n")
+        (self.tree / "arch/x86/kvm/lapic.c").write_text(LAPIC + "int killed_midway;\n")
+        work = self.tmp / "work"
+        work.mkdir()
+        with contextlib.redirect_stderr(io.StringIO()) as e:
+            with review.tree_locked(str(self.tree), str(self.tree), str(work)):
+                seen = (self.tree / "arch/x86/kvm/lapic.c").read_text()
+        self.assertEqual(seen, LAPIC, e.getvalue())
+        self.assertIn("an interrupted build left a series applied", e.getvalue())
+        self.assertFalse(j.exists())
+
+
 class TestBadInput(ReviewFault):
     def test_unwritable_out_is_refused_before_anything(self):
         f = self.tmp / "file"

@@ -233,7 +233,9 @@ class UpstreamMatrixColumn(unittest.TestCase):
 # upstream-style selftest that wants KVM_CAP_X2APIC_API to advertise
 # KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST (7.2 has it, 6.1 does not), patch 2 stands for the
 # kernel change: it moves the hook to sid's 7.2. The selftest is built from the after tree and
-# runs on both kernels: two QEMU boots.
+# runs on both kernels: two QEMU boots. The same proof with both kernels really built (a base
+# series that removes a rule, the fix that restores it): review/fixtures/x86-cpuid-regs-selftest,
+# bench/review_bench.sh proof, too slow for make check.
 SELFTEST = """\
 // SPDX-License-Identifier: GPL-2.0-only
 /* KVM_CAP_X2APIC_API must advertise KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST. */
