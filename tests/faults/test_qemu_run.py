@@ -275,7 +275,7 @@ class AcrossBoots(QemuTargetCase):
             return boots[len(calls) - 1](list(order))
 
         kdir = SimpleNamespace(path=str(self.work), arch="x86_64", suite="sid", version="7.2-1",
-                               image=str(self.work / "vmlinuz"), kver="7.2")
+                               image=str(self.work / "vmlinuz"), kver="7.2", modules=None)
         real, suite._boot = suite._boot, fake_boot
         try:
             r = suite.run_on_kernel(kdir, str(build), runner_args, logdir=str(self.work / "logs"),
@@ -347,7 +347,8 @@ class AcrossBoots(QemuTargetCase):
             kind="boot-error", reason="the guest stopped before the first test started: boom")
         try:
             r = suite.run_on_kernel(SimpleNamespace(path="k", arch="x86_64", suite="sid",
-                                                    version="7.2-1", image="k/vmlinuz", kver="7.2"),
+                                                    version="7.2-1", image="k/vmlinuz", kver="7.2",
+                                                    modules=None),
                                     str(build), [], logdir=str(self.work / "logs"), echo=False)
         finally:
             suite._boot = real

@@ -256,8 +256,8 @@ class TestResolve(Base):
         for text, want in cases.items():
             self.assertEqual(tuple(getattr(kernels.resolve(text), f)
                                    for f in ("id", "kind", "spec", "arch")), want, text)
-        with mock.patch.dict(os.environ, {"KASAN": "1"}):
-            self.assertEqual(kernels.resolve(f"build:{tree}").id, "build-linux-kasan")
+        line = kernels.resolve(f"debug:{tree}")
+        self.assertEqual((line.id, line.spec, line.debug), ("debug-linux", str(tree), True))
 
     def test_plus_in_paths(self):
         """Debian's releases carry a '+' (6.12.117+deb13-amd64): in an image's or a modules
