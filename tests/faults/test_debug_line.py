@@ -103,23 +103,23 @@ class SlowKernelScale(unittest.TestCase):
             # CONFIG_KCSAN is not set
             CONFIG_PROVE_LOCKING=y
             """)
-        args, bound = suite._scaled_for(self.kdir, ["-j", "2"], 1800, echo=False)
+        args, bound = suite._scaled_for(self.kdir, ["-j", "2"], 1800)
         self.assertEqual(args, ["-j", "2", "--timeout-scale", str(suite.SLOW_KERNEL_SCALE)])
         self.assertEqual(bound, 1800 * suite.SLOW_KERNEL_SCALE)
         self.assertEqual(suite.slow_options(self.config), ["CONFIG_KASAN", "CONFIG_PROVE_LOCKING"])
 
     def test_a_normal_kernel_is_not_scaled(self):
         self.write_config("CONFIG_KVM=m\n# CONFIG_KASAN is not set\n")
-        self.assertEqual(suite._scaled_for(self.kdir, ["-j", "2"], 1800, echo=False),
+        self.assertEqual(suite._scaled_for(self.kdir, ["-j", "2"], 1800),
                          (["-j", "2"], 1800))
 
     def test_no_config_is_not_scaled(self):
-        self.assertEqual(suite._scaled_for(self.kdir, [], 900, echo=False), ([], 900))
+        self.assertEqual(suite._scaled_for(self.kdir, [], 900), ([], 900))
 
     def test_the_users_own_choice_wins(self):
         self.write_config("CONFIG_KASAN=y\n")
         for own in (["--timeout", "30"], ["--timeout-scale=2"]):
-            self.assertEqual(suite._scaled_for(self.kdir, own, 900, echo=False), (own, 900))
+            self.assertEqual(suite._scaled_for(self.kdir, own, 900), (own, 900))
 
     def test_the_scale_reaches_each_boots_arguments(self):
         sel = suite.parse_runner_args(["--timeout-scale", "4", "-t", "x86/a"])
