@@ -91,9 +91,9 @@ $(O)/obj/%.o: %.S Makefile
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-# Each test's --meta "shown_on" comes from runs (expect/shown-on.txt, written by make shown-on),
+# Each test's --meta "shown_on" comes from runs (meta/shown-on.txt, written by make shown-on),
 # never from its source.
-$(O)/gen/shown_on.c: expect/shown-on.txt scripts/shown-on-c.awk
+$(O)/gen/shown_on.c: meta/shown-on.txt scripts/shown-on-c.awk
 	@mkdir -p $(dir $@)
 	$(Q)awk -f scripts/shown-on-c.awk $< > $@.tmp && mv $@.tmp $@
 
@@ -176,7 +176,7 @@ mutants: all
 		$${MUTANTS:+--select "$$MUTANTS"}
 
 # make shown-on MATRIX_RUNS="results/matrix.json ..." MUTANT_RUNS="results/mutants/mutants.json ...":
-# expect/shown-on.txt, each test's --meta "shown_on", written from those runs (the names reach
+# meta/shown-on.txt, each test's --meta "shown_on", written from those runs (the names reach
 # scripts/kvmcheck/shown_on.py through the environment, as data).
 .PHONY: shown-on
 shown-on:
@@ -212,7 +212,7 @@ sanitize:
 	$(MAKE) O=build/sanitize-$(ARCH) \
 		CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" STATIC=0 \
-		build/sanitize-$(ARCH)/kvmcheck-run
+		$(abspath build/sanitize-$(ARCH))/kvmcheck-run
 	$(MAKE) O=build/ubsan-$(ARCH) \
 		CFLAGS="-fsanitize=undefined -fsanitize-undefined-trap-on-error"
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# expect/shown-on.txt (TEST<TAB>TEXT, generated from runs by scripts/kvmcheck/shown_on.py) as
+# meta/shown-on.txt (TEST<TAB>TEXT, generated from runs by scripts/kvmcheck/shown_on.py) as
 # the C table the harness prints each test's --meta "shown_on" from (lib/harness_meta.c).
 function cstr(s) {
 	gsub(/\\/, "\\\\", s)
@@ -8,7 +8,7 @@ function cstr(s) {
 	return "\"" s "\""
 }
 BEGIN {
-	print "/* Generated from expect/shown-on.txt by scripts/shown-on-c.awk: do not edit. */"
+	print "/* Generated from meta/shown-on.txt by scripts/shown-on-c.awk: do not edit. */"
 	print "#include <stddef.h>"
 	print ""
 	print "const char *const kc_shown_on_table[][2] = {"

@@ -5,7 +5,7 @@
         [--out FILE]
 
 A test's --meta field "shown_on" says where it was seen to pass and to fail. It is not typed
-in the test's source: this module writes it from real runs into expect/shown-on.txt (one line
+in the test's source: this module writes it from real runs into meta/shown-on.txt (one line
 per test, TEST<TAB>TEXT), and the build links that file into every test binary.
 
   --matrix FILE    a matrix.json (make matrix): each kernel line's version and the test's
@@ -13,7 +13,7 @@ per test, TEST<TAB>TEXT), and the build links that file into every test binary.
   --mutants FILE   a mutants.json (make mutants): the mutants the test killed, and those that
                    claim the test (Caught-by) and survived it. Several runs merge; for a mutant
                    in more than one, the file named last wins.
-  --out FILE       default expect/shown-on.txt (written atomically)
+  --out FILE       default meta/shown-on.txt (written atomically)
 A --matrix or --mutants value may name several files, separated by spaces (as make passes them).
 
 Exit status: 0 written, 2 bad input (a file that is not such a run, named with its field).
@@ -129,7 +129,7 @@ def main(argv):
     ap = util.ArgParser(prog="shown_on", doc=__doc__)
     ap.add_argument("--matrix", action="append", default=[])
     ap.add_argument("--mutants", action="append", default=[])
-    ap.add_argument("--out", default=os.path.join(util.TOP, "expect", "shown-on.txt"))
+    ap.add_argument("--out", default=os.path.join(util.TOP, "meta", "shown-on.txt"))
     a = ap.parse_args(argv)
     if not a.matrix and not a.mutants:
         util.die(util.EXIT_USAGE, "name at least one --matrix or --mutants run")

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """A test's --meta "shown_on" comes from runs, not from its source (issue 11): make shown-on
-writes expect/shown-on.txt from matrix and mutant runs, and the build turns it into the table
+writes meta/shown-on.txt from matrix and mutant runs, and the build turns it into the table
 the harness prints. Checked on small synthetic runs: the verdicts per kernel line, the mutants
 a test killed and those that claim it and survived, the last run winning, bad input refused
 with the file and field named, and the generated C compiling with quotes and backslashes."""
