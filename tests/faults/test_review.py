@@ -179,6 +179,14 @@ class ReviewFault(unittest.TestCase):
         return {k: v for k, v in self.tree_files().items()
                 if k.startswith(("arch/x86/kvm/", "drivers/"))}
 
+    def leave_series_applied(self):
+        """What a build killed half-way leaves: lapic.c patched, its journal in the tree."""
+        j = self.tree / ".kvmcheck-review-journal"
+        (j / "orig/arch/x86/kvm").mkdir(parents=True)
+        (j / "orig/arch/x86/kvm/lapic.c").write_text(LAPIC)
+        (j / "files").write_text("arch/x86/kvm/lapic.c\n")
+        (self.tree / "arch/x86/kvm/lapic.c").write_text(LAPIC + "int killed_midway;\n")
+
 
 class TestCase1NothingReviewed(ReviewFault):
     def test_relative_out_dir_applies(self):
@@ -228,11 +236,7 @@ class TestCase1NothingReviewed(ReviewFault):
         self.assert_nothing_left()
 
     def test_source_reverts_a_series_left_applied(self):
-        j = self.tree / ".kvmcheck-review-journal"
-        (j / "orig/arch/x86/kvm").mkdir(parents=True)
-        (j / "orig/arch/x86/kvm/lapic.c").write_text(LAPIC)
-        (j / "files").write_text("arch/x86/kvm/lapic.c\n")
-        (self.tree / "arch/x86/kvm/lapic.c").write_text(LAPIC + "int killed_midway;\n")
+        self.leave_series_applied()
         rc, _, err = faultlib.run([KBUILD, "--source", self.tree], timeout=60)
         self.assertEqual(rc, 0, err)
         self.assertIn("reverting a series left applied", err)
@@ -389,11 +393,7 @@ class TestTreeLock(ReviewFault):
         self.assertEqual((p.returncode, out), (0, "read the tree\n"), err)
 
     def test_series_left_applied_is_reverted_before_reading(self):
-        j = self.tree / ".kvmcheck-review-journal"
-        (j / "orig/arch/x86/kvm").mkdir(parents=True)
-        (j / "orig/arch/x86/kvm/lapic.c").write_text(LAPIC)
-        (j / "files").write_text("arch/x86/kvm/lapic.c\n")
-        (self.tree / "arch/x86/kvm/lapic.c").write_text(LAPIC + "int killed_midway;\n")
+        self.leave_series_applied()
         work = self.tmp / "work"
         work.mkdir()
         with contextlib.redirect_stderr(io.StringIO()) as e:
@@ -401,7 +401,7 @@ class TestTreeLock(ReviewFault):
                 seen = (self.tree / "arch/x86/kvm/lapic.c").read_text()
         self.assertEqual(seen, LAPIC, e.getvalue())
         self.assertIn("an interrupted build left a series applied", e.getvalue())
-        self.assertFalse(j.exists())
+        self.assertFalse((self.tree / ".kvmcheck-review-journal").exists())
 
 
 class TestBadInput(ReviewFault):
