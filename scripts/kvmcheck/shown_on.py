@@ -23,11 +23,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from . import util
-from .results import read_json
+from . import matrix, report, util
+from .mutants import COUNTED, KILLING
 from .util import InputError
-
-KILLED = ("KILLED", "CRASH", "TIMEOUT")
 
 
 @dataclass
@@ -38,50 +36,40 @@ class Evidence:
     survived: list = field(default_factory=list)   # mutants that claim it and survived
 
 
-def _need(obj, key, kind, where):
-    if not isinstance(obj, dict) or not isinstance(obj.get(key), kind):
-        raise InputError(f"{where}: no {key} ({kind.__name__})")
-    return obj[key]
-
-
 def read_matrix(path, tests):
-    """Add each kernel line's verdicts; returns the lines read, for the header."""
-    m = read_json(path)
+    """Add each kernel line's verdicts (matrix.load_columns validates the file); returns the
+    lines read, for the header."""
     lines = []
-    for i, k in enumerate(_need(m, "kernels", list, path)):
-        where = f"{path}: kernels[{i}]"
-        if k.get("status") != "ok":
+    for col in matrix.load_columns(path):
+        if col.status != "ok":
             continue
-        label = f"{_need(k, 'line', str, where)} {k.get('version') or k.get('kernel') or '?'}"
+        label = f"{col.line} {col.version or col.kernel or '?'}"
         lines.append(label)
-        for j, c in enumerate(k.get("cells") or []):
-            test = _need(c, "test", str, f"{where}.cells[{j}]")
-            verdict = _need(c, "verdict", str, f"{where}.cells[{j}]")
-            tests.setdefault(test, Evidence()).kernels.setdefault(verdict, []).append(label)
+        for t in col.runner.tests:
+            tests.setdefault(t.name, Evidence()).kernels.setdefault(t.verdict, []).append(label)
     return lines
 
 
 def read_mutants(paths):
     """{mutant name: its record}, the file named last winning; and the bases they ran on."""
-    mutants, bases = {}, []
+    found, bases = {}, []
     for path in paths:
-        m = read_json(path)
-        for i, x in enumerate(_need(m, "mutants", list, path)):
-            name = _need(x, "name", str, f"{path}: mutants[{i}]")
-            if x.get("status") in ("NOT-RUN", "NEEDS", "EQUIVALENT") and name in mutants:
+        m = report.load_mutants(path)
+        for x in m["mutants"]:
+            if x.get("status") not in COUNTED and x["name"] in found:
                 continue    # listed there but not run: an earlier run's verdict stands
-            mutants[name] = x
+            found[x["name"]] = x
         base = m.get("base_kernel")
         if base and base not in bases:
             bases.append(base)
-    return mutants, bases
+    return found, bases
 
 
 def add_mutants(mutants, tests):
     for name, x in sorted(mutants.items()):
         cells = x.get("cells") or {}
         for test, verdict in cells.items():
-            if verdict in KILLED:
+            if verdict in KILLING:
                 tests.setdefault(test, Evidence()).killed.append(name)
         claimed = {c.partition(":")[0] for c in x.get("caught_by") or []}
         for test in claimed:
@@ -114,8 +102,7 @@ def render(tests, matrix_lines, mutants, bases):
         out.append(f"#   matrix {os.path.basename(os.path.dirname(os.path.abspath(src)))}/"
                    f"{os.path.basename(src)}: {', '.join(lines) or 'no line ran'}")
     if mutants:
-        counted = sum(1 for x in mutants.values() if x.get("status") not in
-                      ("NOT-RUN", "NEEDS", "EQUIVALENT"))
+        counted = sum(1 for x in mutants.values() if x.get("status") in COUNTED)
         out.append(f"#   mutants: {counted} run of {len(mutants)}, on "
                    f"{', '.join(os.path.basename(os.path.dirname(b)) for b in bases) or '?'}")
     for test in sorted(tests):

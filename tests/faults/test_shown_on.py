@@ -15,9 +15,22 @@ import faultlib
 AWK = faultlib.SCRIPTS / "shown-on-c.awk"
 
 
-def kernel(line, version, cells, status="ok"):
-    return {"line": line, "version": version, "status": status,
-            "cells": [{"test": t, "verdict": v} for t, v in cells]}
+def kernel(line, version, verdicts, status="ok"):
+    """One column of a matrix file, its runner results as the guest's runner wrote them."""
+    k = {"line": line, "version": version, "status": status}
+    if status == "ok":
+        k["runner"] = {"tests": [{"name": t, "verdict": v} for t, v in verdicts]}
+    else:
+        k["reason"] = "did not boot"
+    return k
+
+
+def matrix_file(*kernels):
+    return {"schema": 1, "kernels": list(kernels)}
+
+
+def mutants_file(*mutants, base=None):
+    return {"schema": "kvmcheck-mutants/1", "base_kernel": base, "mutants": list(mutants)}
 
 
 def mutant(name, cells, caught_by=(), status="KILLED"):
@@ -48,18 +61,18 @@ class ShownOn(unittest.TestCase):
             return dict(x.rstrip("\n").split("\t", 1) for x in f if not x.startswith("#"))
 
     def test_kernels_and_mutants(self):
-        mx = self.write("matrix.json", {"kernels": [
+        mx = self.write("matrix.json", matrix_file(
             kernel("bookworm", "6.1.176-1", [("x86/a", "PASS"), ("x86/b", "SKIP")]),
             kernel("sid", "7.2.13-1", [("x86/a", "PASS"), ("x86/b", "FAIL")]),
-            kernel("trixie", None, [], status="BOOT-ERROR")]})
-        m1 = self.write("m1.json", {"base_kernel": "/c/builds/debian-7.2.13-1-x/k", "mutants": [
+            kernel("trixie", None, [], status="BOOT-ERROR")))
+        m1 = self.write("m1.json", mutants_file(
             mutant("deoi-01-cap", {"x86/a": "KILLED", "x86/b": "SURVIVED"}, ["x86/a:s"]),
             mutant("deoi-14-irr", {"x86/a": "SURVIVED"}, ["x86/a:t"], status="SURVIVED"),
-            mutant("vhost-02-put", {"x86/b": "CRASH"})]})
+            mutant("vhost-02-put", {"x86/b": "CRASH"}), base="/c/builds/debian-7.2.13-1-x/k"))
         # A later run of deoi-14 kills it; a listing that did not run keeps the earlier verdict.
-        m2 = self.write("m2.json", {"mutants": [
+        m2 = self.write("m2.json", mutants_file(
             mutant("deoi-14-irr", {"x86/a": "KILLED"}, ["x86/a:t"]),
-            mutant("vhost-02-put", {}, status="NOT-RUN")]})
+            mutant("vhost-02-put", {}, status="NOT-RUN")))
         rc, _, err = self.run_it("--matrix", mx, "--mutants", f"{m1} {m2}")
         self.assertEqual(rc, 0, err)
         got = self.lines()
@@ -72,10 +85,14 @@ class ShownOn(unittest.TestCase):
         self.assertEqual(self.lines()["x86/a"], "killed mutants: deoi-01; survived by: deoi-14")
 
     def test_bad_input_is_named(self):
-        bad = self.write("bad.json", {"kernels": [{"status": "ok", "cells": []}]})
+        bad = self.write("bad.json", matrix_file({"status": "ok", "runner": {"tests": []}}))
         rc, _, err = self.run_it("--matrix", bad)
         self.assertEqual(rc, 2)
-        self.assertIn("bad.json: kernels[0]: no line", err)
+        self.assertIn("bad.json: kernels[0]: missing field 'line'", err)
+        bad = self.write("bad-m.json", mutants_file({"status": "KILLED"}))
+        rc, _, err = self.run_it("--mutants", bad)
+        self.assertEqual(rc, 2)
+        self.assertIn("bad-m.json: mutants[0]: not a mutant", err)
         rc, _, err = self.run_it()
         self.assertEqual(rc, 2)
         self.assertFalse(os.path.exists(self.out))
