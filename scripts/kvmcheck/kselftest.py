@@ -21,7 +21,6 @@ Exit status: 0 written, 2 bad input (not a build, DEST not writable, a test name
 characters kselftest-list.txt cannot carry), 3 the kselftest runner could not be had.
 """
 import argparse
-import contextlib
 import os
 import re
 import shutil
@@ -174,22 +173,12 @@ def gen_tar(dest, tar_path):
     ext = next((e for e in mode if tar_path.endswith(e)), "")
     if ext == ".zst":
         raise InputError(f"{tar_path}: zstd is not in Python's tarfile; use .tar.gz or .tar.xz")
-    d = os.path.dirname(os.path.abspath(tar_path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{os.path.basename(tar_path)}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with util.replacing(tar_path) as tmp:
         with tarfile.open(tmp, mode.get(ext, "w")) as t:
             for e in sorted(os.listdir(dest)):
                 if e == "kselftest-packages":
                     continue
                 t.add(os.path.join(dest, e), arcname=f"./{e}")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, tar_path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _build_arch(build_dir):

@@ -43,24 +43,33 @@ def cache_dir(*parts):
     return os.path.join(base, "kvmcheck", *parts)
 
 
-def atomic_write(path, data):
-    """Write path as a whole or not at all: a unique temporary in the same directory, fsync'd,
-    then renamed over path, so a reader (another run, a crash half-way) never sees a partial file."""
+@contextlib.contextmanager
+def replacing(path):
+    """A unique temporary beside PATH for the block to write, renamed over PATH when the block
+    ends and removed when it raises: a reader (another run, a crash half-way) sees the old file
+    or the whole new one, never a part."""
     d = os.path.dirname(os.path.abspath(path))
     os.makedirs(d, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=d, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w",
-                       **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write(path, data):
+    """Write path as a whole or not at all (replacing()), fsync'd before the rename."""
+    with replacing(path) as tmp:
+        with open(tmp, "wb" if isinstance(data, bytes) else "w",
+                  **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def atomic_write_json(path, obj):
