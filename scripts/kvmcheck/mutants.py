@@ -160,16 +160,10 @@ def suite_meta(build_dir):
     runner = os.path.join(build_dir, "kvmcheck-run")
     if not os.path.isfile(os.path.join(build_dir, "tests.list")) or not os.access(runner, os.X_OK):
         raise InputError(f"--build-dir {build_dir}: no tests.list or kvmcheck-run (build it: make)")
-    fd, tmp = tempfile.mkstemp(prefix="kvmcheck-mutants-meta.", suffix=".json")
-    os.close(fd)
     try:
-        r = util.run([runner, "--dir", build_dir, "-l", "--json", tmp], stdout=subprocess.DEVNULL,
-                     stderr=subprocess.PIPE, text=True, timeout=300)
-        data = results.read_json(tmp)
-    except (subprocess.TimeoutExpired, InputError) as e:
+        r, data = suite.list_json([runner, "--dir", build_dir], timeout=300)
+    except (subprocess.TimeoutExpired, OSError) as e:
         raise InputError(f"{runner} -l --json: {e}") from e
-    finally:
-        os.unlink(tmp)
     if r.returncode != 0 or not isinstance(data, list):
         raise InputError(f"{runner} -l --json failed (exit {r.returncode}): "
                          f"{(r.stderr or '').strip()[-200:]}")

@@ -29,12 +29,11 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 
 from kvmcheck import compare as cmp
-from kvmcheck import matrix, results, util
+from kvmcheck import matrix, results, suite, util
 from kvmcheck.expect import judge_column
 from kvmcheck.suite import SPLAT_RE, STAMP_RE
 from kvmcheck.util import InputError
@@ -394,20 +393,13 @@ def read_meta(meta_file=None, build_dirs=()):
         runner = os.path.join(b, "kvmcheck-run")
         if not os.access(runner, os.X_OK):
             continue
-        fd, tmp = tempfile.mkstemp(prefix="kvmcheck-report-meta.", suffix=".json")
-        os.close(fd)
         try:
-            p = util.run([runner, "--dir", b, "-l", "--json", tmp], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, text=True, timeout=120, stdin=subprocess.DEVNULL)
-            if p.returncode == 0:
-                data = results.read_json(tmp)
-                if isinstance(data, list):
-                    return data, None
+            p, data = suite.list_json([runner, "--dir", b], timeout=120)
+            if p.returncode == 0 and isinstance(data, list):
+                return data, None
             why = f"{runner} -l --json: exit {p.returncode}"
-        except (subprocess.TimeoutExpired, OSError, InputError) as e:
+        except (subprocess.TimeoutExpired, OSError) as e:
             why = f"{runner} -l --json: {e}"
-        finally:
-            os.unlink(tmp)
     return [], why
 
 

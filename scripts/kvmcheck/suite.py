@@ -169,32 +169,45 @@ def _check_results_dir(path):
         raise InputError(f"--results {path}: cannot write into it: {e.strerror}") from None
 
 
+def list_json(lister, args=(), timeout=600):
+    """LISTER (a kvmcheck-run and its options) run with -l --json into a temporary, always
+    removed: (the finished process, the JSON it wrote, or None when it wrote none that parses).
+    subprocess.TimeoutExpired and OSError (no such program) reach the caller."""
+    fd, tmp = tempfile.mkstemp(prefix="kvmcheck-list.", suffix=".json")
+    os.close(fd)
+    try:
+        p = util.run(list(lister) + ["-l", "--json", tmp] + list(args), capture_output=True,
+                     text=True, stdin=subprocess.DEVNULL, timeout=timeout)
+        try:
+            with open(tmp, encoding="utf-8") as f:
+                return p, jsonlib.load(f)
+        except ValueError:
+            return p, None
+    finally:
+        os.unlink(tmp)
+
+
 def _listing(lister, sel_args, strict):
     """kvmcheck-run -l --json: the selected tests' metadata, or InputError for a selection it
     refuses. Not strict (another machine's runner reading a foreign build, which may be older
     than the build or lack --emulator): any other failure gives None, and tests.list decides."""
-    fd, tmp = tempfile.mkstemp(prefix="kvmcheck-list.", suffix=".json")
-    os.close(fd)
     try:
-        p = util.run(lister + ["-l", "--json", tmp] + sel_args, capture_output=True,
-                     text=True, stdin=subprocess.DEVNULL, timeout=600)
-        last = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
-        selection = re.search(r"(^|: )-[tg] '", last)
-        if p.returncode == util.EXIT_USAGE and (strict or selection):
-            raise InputError(last or "kvmcheck-run -l refused the selection")
-        # 1: some test's --meta failed; it still runs (and fails) in the guest.
-        if p.returncode not in (0, 1):
-            if not strict:
-                return None
-            raise InputError(f"{lister[0]} -l failed (exit {p.returncode}): {last[-300:]}")
-        with open(tmp, encoding="utf-8") as f:
-            return jsonlib.load(f)
-    except (OSError, ValueError, subprocess.TimeoutExpired) as e:
+        p, data = list_json(lister, sel_args)
+    except (OSError, subprocess.TimeoutExpired) as e:
         if not strict:
             return None
         raise InputError(f"{lister[0]} -l: {e}") from None
-    finally:
-        os.unlink(tmp)
+    last = p.stderr.strip().splitlines()[-1] if p.stderr.strip() else ""
+    selection = re.search(r"(^|: )-[tg] '", last)
+    if p.returncode == util.EXIT_USAGE and (strict or selection):
+        raise InputError(last or "kvmcheck-run -l refused the selection")
+    # 1: some test's --meta failed; it still runs (and fails) in the guest.
+    if p.returncode not in (0, 1) or data is None:
+        if not strict:
+            return None
+        raise InputError(f"{lister[0]} -l failed (exit {p.returncode}): "
+                         f"{last[-300:] or 'no JSON written'}")
+    return data
 
 
 def selected_tests(build_dir, arch, sel):
