@@ -136,12 +136,7 @@ def install(build_dir, dest, runner, arch=None):
     parent = os.path.dirname(dest)
     if os.path.exists(parent) and not os.path.isdir(parent):
         raise InputError(f"INSTALL_PATH {dest}: {parent} is not a directory")
-    try:
-        os.makedirs(parent, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"INSTALL_PATH {dest}: {e.strerror}") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(f"INSTALL_PATH {dest}: {parent} is not writable")
+    util.check_writable_dir(parent, f"INSTALL_PATH {dest}: its directory")
     if os.path.exists(dest) and not os.path.isdir(dest):
         raise InputError(f"INSTALL_PATH {dest}: exists and is not a directory")
     new = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(dest)}.")

@@ -602,15 +602,6 @@ def default_lines():
     return lines
 
 
-def check_out(out):
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"--out {out}: {e.strerror}") from None
-    if not os.access(out, os.W_OK | os.X_OK):
-        raise InputError(f"--out {out}: not writable")
-
-
 def check_kcidb(path):
     """--kcidb refused before anything boots, not after the last column."""
     if path and (os.path.isdir(path) or not os.access(os.path.dirname(os.path.abspath(path)),
@@ -646,7 +637,7 @@ def main(argv=None):
         if o.merge:
             if not o.lines:
                 raise InputError("--merge wants the per-job files (results/matrix-LINE.json ...)")
-            check_out(o.out)
+            util.check_writable_dir(o.out, "--out")
             check_kcidb(o.kcidb)
             rc = merge(o.lines, o.expect, o.out)
             if o.kcidb:
@@ -664,7 +655,7 @@ def main(argv=None):
                 raise InputError(f"kernel line {text}: a second line named {line.id}")
             expect_for(o.expect, line.id)
             lines.append(line)
-        check_out(o.out)
+        util.check_writable_dir(o.out, "--out")
         check_kcidb(o.kcidb)
         say("kernel lines: " + " ".join(x.id for x in lines))
         # What the lines need, built first (make check's way); the host's runner is always

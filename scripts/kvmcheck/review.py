@@ -759,8 +759,6 @@ def main(argv=None):
     try:
         shutil.rmtree(work, ignore_errors=True)
         os.makedirs(work)
-        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".review.", delete=True)
-        probe.close()
     except OSError as e:
         util.die(util.EXIT_USAGE, f"--out {a.out}: cannot write there ({e.strerror or e})")
     try:

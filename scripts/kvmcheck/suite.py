@@ -159,16 +159,6 @@ def _check_writable(path, what):
         os.unlink(path)
 
 
-def _check_results_dir(path):
-    try:
-        os.makedirs(path, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".kvmcheck-probe.")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise InputError(f"--results {path}: cannot write into it: {e.strerror}") from None
-
-
 def list_json(lister, args=(), timeout=600):
     """LISTER (a kvmcheck-run and its options) run with -l --json into a temporary, always
     removed: (the finished process, the JSON it wrote, or None when it wrote none that parses).
@@ -261,7 +251,7 @@ def check_inputs(build_dir, arch, runner_args, *, json=None, junit=None, results
         if path:
             _check_writable(path, what)
     if results:
-        _check_results_dir(results)
+        util.check_writable_dir(results, "--results")
     return sel, selected_tests(build_dir, arch, sel)
 
 

@@ -62,6 +62,18 @@ def replacing(path):
         raise
 
 
+def check_writable_dir(path, what):
+    """PATH, made if missing, shown writable by creating a file there (access() answers yes to
+    root on a read-only mount); else InputError '{what} {path}: cannot write there (why)'."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".kvmcheck-probe.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(f"{what} {path}: cannot write there ({e.strerror or e})") from None
+
+
 def atomic_write(path, data):
     """Write path as a whole or not at all (replacing()), fsync'd before the rename."""
     with replacing(path) as tmp:
