@@ -604,8 +604,9 @@ def slow_options(config_path):
 def _scaled_for(kdir, runner_args, timeout):
     """RUNNER_ARGS and the kernel's bound, scaled for a slow (debug) kernel unless the user
     chose a scale or a --timeout of their own."""
-    config = os.path.join(kdir.modules or kdir.path, "lib", "modules", kdir.kver, "config")
-    slow = slow_options(config)
+    # The .config a kernel directory keeps beside its modules, as Debian's packages do.
+    slow = kdir.modules and slow_options(os.path.join(kdir.modules, "lib", "modules", kdir.kver,
+                                                      "config"))
     args = list(runner_args)
     if not slow or SLOW_KERNEL_SCALE <= 1 or any(
             a.partition("=")[0] in ("--timeout", "--timeout-scale") for a in args):
