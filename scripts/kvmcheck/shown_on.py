@@ -16,7 +16,8 @@ per test, TEST<TAB>TEXT), and the build links that file into every test binary.
   --out FILE       default meta/shown-on.txt (written atomically)
 A --matrix or --mutants value may name several files, separated by spaces (as make passes them).
 
-Exit status: 0 written, 2 bad input (a file that is not such a run, named with its field).
+Exit status: 0 written, 2 bad input (a file that is not such a run, named with its field), 4 the
+runs hold no evidence (no kernel line ran, no mutant was counted): the file is left as it was.
 """
 import os
 import sys
@@ -127,6 +128,10 @@ def main(argv):
     except InputError as e:
         util.die(util.EXIT_USAGE, str(e))
     add_mutants(mutants, tests)
+    if not any(text(ev) for ev in tests.values()):
+        # An empty table would replace the evidence the build links in with nothing.
+        util.die(util.EXIT_EMPTY, f"the runs hold no kernel line that ran and no mutant that was "
+                 f"counted: {a.out} left as it was")
     util.atomic_write(a.out, render(tests, matrix_lines, mutants, bases))
     util.msg(f"shown_on: {a.out}: {len(tests)} tests")
     return util.EXIT_OK

@@ -97,6 +97,18 @@ class ShownOn(unittest.TestCase):
         self.assertEqual(rc, 2)
         self.assertFalse(os.path.exists(self.out))
 
+    def test_runs_without_evidence_write_nothing(self):
+        """A matrix whose lines all failed to boot and mutants never run: exit 4, and the
+        file the build links in keeps what it had."""
+        with open(self.out, "w") as f:
+            f.write("x86/a\tpass: sid 7.2.13-1\n")
+        mx = self.write("matrix.json", matrix_file(kernel("sid", None, [], status="BOOT-ERROR")))
+        mu = self.write("m.json", mutants_file(mutant("deoi-01-cap", {}, status="NOT-RUN")))
+        rc, _, err = self.run_it("--matrix", mx, "--mutants", mu)
+        self.assertEqual(rc, 4, err)
+        self.assertIn("left as it was", err)
+        self.assertEqual(self.lines(), {"x86/a": "pass: sid 7.2.13-1"})
+
     def test_generated_table_compiles(self):
         with open(self.out, "w") as f:
             f.write('# comment\nx86/q\tsays "quoted" and a \\ backslash\nno-tab line\n')
