@@ -336,6 +336,9 @@ configure() {
 			grep -q -x "$opt=$val" "$cfgdir/.config" || msg "# build: $opt=$val not set (this kernel lacks it or its dependencies)"
 		done
 	done
+	# A debug line without KASAN would pass as one while catching nothing more than build:.
+	[ "$debug" != 1 ] || grep -q -x 'CONFIG_KASAN=y' "$cfgdir/.config" ||
+		die 3 "DEBUG=1: CONFIG_KASAN=y did not survive olddefconfig (this kernel or compiler lacks it): no debug kernel built"
 }
 
 # build DEST: image + modules, modules_install into a staging directory next to DEST, the

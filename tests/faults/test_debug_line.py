@@ -16,6 +16,7 @@ import types
 import unittest
 
 import faultlib
+from test_review import KBUILD_MAKEFILE, LAPIC, MERGE_CONFIG
 
 sys.path.insert(0, str(faultlib.SCRIPTS))
 from kvmcheck import kernels, suite  # noqa: E402
@@ -173,6 +174,43 @@ class DebugBuildOfAConfiguredTree(faultlib.PrivateCacheCase):
         self.assertIn("has its own .config", err)
         with open(os.path.join(tree, ".config")) as f:
             self.assertEqual(f.read(), "CONFIG_X=y\n")
+
+
+class DebugBuildOfACleanTree(faultlib.PrivateCacheCase):
+    """DEBUG=1 on a stand-in Kbuild tree (test_review's): the debug fragment is merged, and a
+    kernel whose .config lost KASAN on the way (olddefconfig drops what its dependencies or the
+    compiler cannot have) is no debug kernel: exit 3, nothing cached."""
+
+    def tree(self, merge):
+        t = self.dir / "linux"
+        for rel, text in {"Makefile": KBUILD_MAKEFILE, "Kconfig": 'mainmenu "fake"\n',
+                          "arch/x86/kvm/lapic.c": LAPIC,
+                          "scripts/kconfig/merge_config.sh": merge}.items():
+            (t / rel).parent.mkdir(parents=True, exist_ok=True)
+            (t / rel).write_text(text)
+        (t / "scripts/kconfig/merge_config.sh").chmod(0o755)
+        return t
+
+    def build(self, merge):
+        return faultlib.run([faultlib.SCRIPTS / "kernel-build.sh", self.tree(merge)],
+                            env={**self.env, "DEBUG": "1"}, timeout=120)
+
+    def test_kasan_merged_builds(self):
+        rc, out, err = self.build(MERGE_CONFIG)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("debug.config", err)
+        self.assertTrue(os.path.isfile(os.path.join(out.strip(), "vmlinuz")), out)
+
+    def test_kasan_dropped_is_no_debug_kernel(self):
+        drop = MERGE_CONFIG.replace('cat "$@" >> "$cfg"', 'cat "$@" | grep -v KASAN >> "$cfg"')
+        self.assertNotEqual(drop, MERGE_CONFIG)
+        rc, out, err = self.build(drop)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("CONFIG_KASAN=y did not survive olddefconfig", err)
+        self.assertEqual(out, "")
+        builds = self.cache / "kvmcheck" / "builds"
+        self.assertEqual([p.name for p in builds.iterdir() if not p.name.startswith(("locks", "obj"))],
+                         [])
 
 
 if __name__ == "__main__":
